@@ -1,0 +1,1 @@
+//! The analytic model: lower bounds and the bottleneck, from the scenario alone.

@@ -1,0 +1,148 @@
+//! Scenarios: the TOML file (`spec`), the values in it (`units`, `dist`), loading with `--set`
+//! overrides and file:line:column errors (`load`), validation into the resolved [`Scenario`]
+//! (`resolve`), and the arrival schedule every engine boots devices by (`arrival`).
+//!
+//! Nothing here does I/O except `load::read_file`; the rest is pure.
+
+pub mod arrival;
+pub mod dist;
+pub mod load;
+pub mod resolve;
+pub mod spec;
+pub mod units;
+
+pub use arrival::Arrival;
+pub use dist::Dist;
+pub use load::{ScenarioError, load_file, load_str};
+
+use crate::device::retry::{RetryPolicy, Timeouts};
+use crate::quota::{DpsLimits, HubLimits, Tier};
+use crate::time::SimDuration;
+use spec::ScenarioSpec;
+
+/// A validated scenario with every default filled in: what the engines run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// Hex digest of the effective scenario (file + `--set`, seed excluded), so two runs can
+    /// tell whether they ran the same thing.
+    pub hash: String,
+    pub seed: u64,
+    pub max_duration: SimDuration,
+    pub timeline_bucket: SimDuration,
+    pub fleet: Fleet,
+    pub arrival: Arrival,
+    pub dps: Dps,
+    pub hub: Hub,
+    /// The effective spec (after `--set`), kept for hashing and echoing into results.
+    pub spec: ScenarioSpec,
+}
+
+#[derive(Clone, Debug)]
+pub struct Fleet {
+    pub devices: u64,
+    pub registered_share: f64,
+    pub cached_assignment_share: f64,
+    pub id_pattern: IdPattern,
+    /// Never empty; shares add up to 1.
+    pub classes: Vec<DeviceClass>,
+}
+
+/// A device class with every behaviour resolved (class → `[device]` → built-in default).
+#[derive(Clone, Debug)]
+pub struct DeviceClass {
+    pub name: String,
+    pub share: f64,
+    pub boot_delay: Dist,
+    pub provisioning: Provisioning,
+    pub status_lookup: bool,
+    pub on_poll_failure: PollFailure,
+    pub hub_failures_before_dps: u32,
+    pub telemetry: TelemetryMode,
+    pub telemetry_interval: SimDuration,
+    pub telemetry_size: u32,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+    pub dead_share: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provisioning {
+    /// Reconnect to the cached hub if there is one; DPS otherwise.
+    Cached,
+    /// Go through DPS on every boot.
+    Always,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollFailure {
+    KeepPolling,
+    Reregister,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TelemetryMode {
+    First,
+    Continuous,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allocation {
+    Evenly,
+    Hashed,
+    Static,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dps {
+    pub instances: u32,
+    pub allocation: Allocation,
+    pub latency: Dist,
+    pub assignment_time: Dist,
+    pub retry_after: SimDuration,
+    /// None: computed from the throttle (time until it frees up, whole seconds, ≥ 1 s).
+    pub throttle_retry_after: Option<SimDuration>,
+    pub limits: DpsLimits,
+}
+
+#[derive(Clone, Debug)]
+pub struct Hub {
+    pub count: u32,
+    pub tier: Tier,
+    pub units: u32,
+    pub connect_latency: Dist,
+    pub telemetry_latency: Dist,
+    /// Per hub.
+    pub limits: HubLimits,
+}
+
+/// `fleet.id_pattern`, split around its one `{index}` / `{index:0N}` placeholder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdPattern {
+    pub prefix: String,
+    pub width: usize,
+    pub suffix: String,
+}
+
+impl IdPattern {
+    pub fn id(&self, index: u64) -> String {
+        format!("{}{:0w$}{}", self.prefix, index, self.suffix, w = self.width)
+    }
+}
+
+impl Scenario {
+    /// Which class device `index` belongs to: classes take contiguous, proportional slices of
+    /// the index space, so a class's devices are the same whatever the seed or shard.
+    pub fn class_of(&self, index: u64) -> usize {
+        let frac = (index as f64 + 0.5) / self.fleet.devices.max(1) as f64;
+        let mut acc = 0.0;
+        for (i, c) in self.fleet.classes.iter().enumerate() {
+            acc += c.share;
+            if frac < acc {
+                return i;
+            }
+        }
+        self.fleet.classes.len() - 1
+    }
+}

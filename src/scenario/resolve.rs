@@ -1,0 +1,1 @@
+//! Validation: the typed spec into a [`super::Scenario`] with defaults filled in.
