@@ -12,9 +12,18 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Arrival {
     /// All at `start`, spread over `window` by `spread`.
-    Burst { start: SimDuration, window: SimDuration, spread: Spread },
+    Burst {
+        start: SimDuration,
+        window: SimDuration,
+        spread: Spread,
+    },
     /// Boot rate changes linearly from `from` to `to` (relative) across the window.
-    Ramp { start: SimDuration, window: SimDuration, from: f64, to: f64 },
+    Ramp {
+        start: SimDuration,
+        window: SimDuration,
+        from: f64,
+        to: f64,
+    },
     /// Waves at given times, each taking a share of the fleet spread uniformly over its window.
     /// Shares add up to 1.
     Wave { waves: Vec<Wave> },
@@ -22,7 +31,12 @@ pub enum Arrival {
     Poisson { start: SimDuration, rate: f64 },
     /// Piecewise-constant relative rate: `weights[k]` over `[start + k·step, start + (k+1)·step)`,
     /// shifted by each device's zone offset.
-    Curve { start: SimDuration, step: SimDuration, weights: Vec<f64>, zones: Vec<Zone> },
+    Curve {
+        start: SimDuration,
+        step: SimDuration,
+        weights: Vec<f64>,
+        zones: Vec<Zone>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -53,8 +67,17 @@ impl Arrival {
         let u = u.clamp(0.0, 1.0 - f64::EPSILON);
         let us = |d: SimDuration| d.as_micros() as f64;
         let t = match self {
-            Arrival::Burst { start, window, spread } => us(*start) + us(*window) * spread_inverse(*spread, u),
-            Arrival::Ramp { start, window, from, to } => us(*start) + us(*window) * ramp_inverse(*from, *to, u),
+            Arrival::Burst {
+                start,
+                window,
+                spread,
+            } => us(*start) + us(*window) * spread_inverse(*spread, u),
+            Arrival::Ramp {
+                start,
+                window,
+                from,
+                to,
+            } => us(*start) + us(*window) * ramp_inverse(*from, *to, u),
             Arrival::Wave { waves } => {
                 let mut acc = 0.0;
                 let mut chosen = waves.last().map(|w| (w, 0.5));
@@ -67,8 +90,15 @@ impl Arrival {
                 }
                 chosen.map_or(0.0, |(w, x)| us(w.at) + us(w.window) * x.clamp(0.0, 1.0))
             }
-            Arrival::Poisson { start, rate } => us(*start) + u * devices as f64 / rate.max(1e-9) * 1e6,
-            Arrival::Curve { start, step, weights, zones } => {
+            Arrival::Poisson { start, rate } => {
+                us(*start) + u * devices as f64 / rate.max(1e-9) * 1e6
+            }
+            Arrival::Curve {
+                start,
+                step,
+                weights,
+                zones,
+            } => {
                 let offset = pick_zone(zones, v);
                 us(*start) + us(offset) + us(*step) * curve_inverse(weights, u)
             }
@@ -79,11 +109,20 @@ impl Arrival {
     /// The time by which every device has powered on.
     pub fn end(&self, devices: u64) -> SimDuration {
         self.time_at(1.0, 1.0, devices).max(match self {
-            Arrival::Curve { start, step, weights, zones } => {
+            Arrival::Curve {
+                start,
+                step,
+                weights,
+                zones,
+            } => {
                 let max_off = zones.iter().map(|z| z.offset).max().unwrap_or_default();
                 *start + max_off + step.saturating_mul(weights.len() as u64)
             }
-            Arrival::Wave { waves } => waves.iter().map(|w| w.at + w.window).max().unwrap_or_default(),
+            Arrival::Wave { waves } => waves
+                .iter()
+                .map(|w| w.at + w.window)
+                .max()
+                .unwrap_or_default(),
             _ => SimDuration::ZERO,
         })
     }
@@ -153,11 +192,37 @@ fn pick_zone(zones: &[Zone], v: f64) -> SimDuration {
 
 /// Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9). rand_distr
 /// samples normals but has no quantile function, and the statrs crate is heavy for one formula.
+#[allow(clippy::excessive_precision)] // Acklam's published coefficients, kept verbatim.
 fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
-    const B: [f64; 5] = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
-    const C: [f64; 6] = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
-    const D: [f64; 4] = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+    const A: [f64; 6] = [
+        -3.969683028665376e+01,
+        2.209460984245205e+02,
+        -2.759285104469687e+02,
+        1.383577518672690e+02,
+        -3.066479806614716e+01,
+        2.506628277459239e+00,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e+01,
+        1.615858368580409e+02,
+        -1.556989798598866e+02,
+        6.680131188771972e+01,
+        -1.328068155288572e+01,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e+00,
+        -2.549732539343734e+00,
+        4.374664141464968e+00,
+        2.938163982698783e+00,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-03,
+        3.224671290700398e-01,
+        2.445134137142996e+00,
+        3.754408661907416e+00,
+    ];
     let p = p.clamp(1e-12, 1.0 - 1e-12);
     let tail = |q: f64| {
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
@@ -183,7 +248,11 @@ mod tests {
 
     #[test]
     fn burst_uniform_maps_linearly() {
-        let a = Arrival::Burst { start: S(10), window: S(100), spread: Spread::Uniform };
+        let a = Arrival::Burst {
+            start: S(10),
+            window: S(100),
+            spread: Spread::Uniform,
+        };
         assert_eq!(a.time_at(0.0, 0.0, 1), S(10));
         assert_eq!(a.time_at(0.5, 0.0, 1), S(60));
         assert!(a.end(1) <= S(110));
@@ -191,7 +260,11 @@ mod tests {
 
     #[test]
     fn normal_spread_is_centred_and_inside_the_window() {
-        let a = Arrival::Burst { start: S(0), window: S(600), spread: Spread::Normal };
+        let a = Arrival::Burst {
+            start: S(0),
+            window: S(600),
+            spread: Spread::Normal,
+        };
         assert!((a.time_at(0.5, 0.0, 1).as_secs_f64() - 300.0).abs() < 0.01);
         assert!(a.time_at(1e-9, 0.0, 1) >= S(0) && a.time_at(0.999_999, 0.0, 1) <= S(600));
         assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-5);
@@ -199,7 +272,12 @@ mod tests {
 
     #[test]
     fn ramp_puts_more_devices_late() {
-        let a = Arrival::Ramp { start: S(0), window: S(100), from: 0.0, to: 1.0 };
+        let a = Arrival::Ramp {
+            start: S(0),
+            window: S(100),
+            from: 0.0,
+            to: 1.0,
+        };
         // Triangular density: half the devices by 100·sqrt(1/2) ≈ 70.7 s.
         assert!((a.time_at(0.5, 0.0, 1).as_secs_f64() - 70.71).abs() < 0.01);
     }
@@ -208,8 +286,16 @@ mod tests {
     fn waves_take_their_shares_in_order() {
         let a = Arrival::Wave {
             waves: vec![
-                Wave { at: S(0), share: 0.25, window: S(10) },
-                Wave { at: S(100), share: 0.75, window: S(0) },
+                Wave {
+                    at: S(0),
+                    share: 0.25,
+                    window: S(10),
+                },
+                Wave {
+                    at: S(100),
+                    share: 0.75,
+                    window: S(0),
+                },
             ],
         };
         assert_eq!(a.time_at(0.125, 0.0, 1), S(5));
@@ -218,7 +304,10 @@ mod tests {
 
     #[test]
     fn poisson_spans_devices_over_rate() {
-        let a = Arrival::Poisson { start: S(0), rate: 100.0 };
+        let a = Arrival::Poisson {
+            start: S(0),
+            rate: 100.0,
+        };
         assert!((a.time_at(0.999_999, 0.0, 10_000).as_secs_f64() - 100.0).abs() < 0.01);
     }
 
@@ -228,7 +317,16 @@ mod tests {
             start: S(0),
             step: S(3600),
             weights: vec![1.0, 3.0],
-            zones: vec![Zone { share: 0.5, offset: S(0) }, Zone { share: 0.5, offset: S(7200) }],
+            zones: vec![
+                Zone {
+                    share: 0.5,
+                    offset: S(0),
+                },
+                Zone {
+                    share: 0.5,
+                    offset: S(7200),
+                },
+            ],
         };
         // A quarter of the mass is in the first hour.
         assert_eq!(a.time_at(0.25, 0.1, 1), S(3600));

@@ -54,18 +54,25 @@ impl DistTable {
                 }
                 DistSpec::Uniform { min, max }
             }
-            "normal" => DistSpec::Normal { mean: need(self.mean, d, "mean")?, sd: need(self.sd, d, "sd")? },
+            "normal" => DistSpec::Normal {
+                mean: need(self.mean, d, "mean")?,
+                sd: need(self.sd, d, "sd")?,
+            },
             "lognormal" => {
                 let median = need(self.median, d, "median")?;
                 let upper = [(0.90, self.p90), (0.95, self.p95), (0.99, self.p99)]
                     .into_iter()
                     .find_map(|(q, v)| v.map(|v| (q, v)));
                 if upper.is_none() && self.sigma.is_none() {
-                    return Err(E::custom("a lognormal distribution needs `median` and one of p90, p95, p99 or sigma"));
+                    return Err(E::custom(
+                        "a lognormal distribution needs `median` and one of p90, p95, p99 or sigma",
+                    ));
                 }
                 if let Some((_, p)) = upper {
                     if p < median {
-                        return Err(E::custom("a lognormal's upper percentile must not be below its median"));
+                        return Err(E::custom(
+                            "a lognormal's upper percentile must not be below its median",
+                        ));
                     }
                 }
                 if let Some(s) = self.sigma {
@@ -73,9 +80,15 @@ impl DistTable {
                         return Err(E::custom("sigma must be a non-negative number"));
                     }
                 }
-                DistSpec::LogNormal { median, upper, sigma: self.sigma }
+                DistSpec::LogNormal {
+                    median,
+                    upper,
+                    sigma: self.sigma,
+                }
             }
-            "exponential" => DistSpec::Exponential { mean: need(self.mean, d, "mean")? },
+            "exponential" => DistSpec::Exponential {
+                mean: need(self.mean, d, "mean")?,
+            },
             other => {
                 return Err(E::custom(format!(
                     "unknown distribution `{other}` (expected constant, uniform, normal, lognormal or exponential)"
@@ -94,7 +107,9 @@ impl<'de> Visitor<'de> for DistVisitor {
         f.write_str("a duration (\"30s\"), a table such as { dist = \"uniform\", min = \"1s\", max = \"5s\" }, or an array of those to add up")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<DistSpec, E> {
-        parse_duration(v).map(|d| DistSpec::Constant(Dur(d))).map_err(E::custom)
+        parse_duration(v)
+            .map(|d| DistSpec::Constant(Dur(d)))
+            .map_err(E::custom)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<DistSpec, E> {
         self.visit_f64(v as f64)
@@ -135,7 +150,9 @@ impl<'de> Deserialize<'de> for JitterSpec {
                 if v.trim().ends_with('%') {
                     parse_share(v).map(JitterSpec::Ratio).map_err(E::custom)
                 } else {
-                    parse_duration(v).map(|d| JitterSpec::Absolute(Dur(d))).map_err(E::custom)
+                    parse_duration(v)
+                        .map(|d| JitterSpec::Absolute(Dur(d)))
+                        .map_err(E::custom)
                 }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<JitterSpec, E> {
@@ -157,10 +174,23 @@ impl<'de> Deserialize<'de> for JitterSpec {
 #[derive(Clone, Debug)]
 pub enum Dist {
     Constant(SimDuration),
-    Uniform { min: f64, span: f64 },
-    Normal { mean: f64, d: Normal<f64> },
-    LogNormal { mu: f64, sigma: f64, d: LogNormal<f64> },
-    Exponential { mean: f64, d: Exp<f64> },
+    Uniform {
+        min: f64,
+        span: f64,
+    },
+    Normal {
+        mean: f64,
+        d: Normal<f64>,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        d: LogNormal<f64>,
+    },
+    Exponential {
+        mean: f64,
+        d: Exp<f64>,
+    },
     Sum(Vec<Dist>),
 }
 
@@ -171,24 +201,44 @@ impl Dist {
         let us = |d: &Dur| d.0.as_micros() as f64;
         match spec {
             DistSpec::Constant(d) => Dist::Constant(d.0),
-            DistSpec::Uniform { min, max } => Dist::Uniform { min: us(min), span: us(max) - us(min) },
+            DistSpec::Uniform { min, max } => Dist::Uniform {
+                min: us(min),
+                span: us(max) - us(min),
+            },
             DistSpec::Normal { mean, sd } => Dist::Normal {
                 mean: us(mean),
                 d: Normal::new(us(mean), us(sd)).expect("sd is a non-negative duration"),
             },
-            DistSpec::LogNormal { median, upper, sigma } => {
+            DistSpec::LogNormal {
+                median,
+                upper,
+                sigma,
+            } => {
                 let m = us(median).max(1.0);
                 let sigma = sigma.unwrap_or_else(|| {
                     let (q, p) = upper.expect("validated: upper or sigma");
-                    let z = if q >= 0.99 { Z99 } else if q >= 0.95 { Z95 } else { Z90 };
+                    let z = if q >= 0.99 {
+                        Z99
+                    } else if q >= 0.95 {
+                        Z95
+                    } else {
+                        Z90
+                    };
                     (us(&p).max(1.0) / m).ln() / z
                 });
                 let mu = m.ln();
-                Dist::LogNormal { mu, sigma, d: LogNormal::new(mu, sigma).expect("sigma is finite and >= 0") }
+                Dist::LogNormal {
+                    mu,
+                    sigma,
+                    d: LogNormal::new(mu, sigma).expect("sigma is finite and >= 0"),
+                }
             }
             DistSpec::Exponential { mean } => {
                 let mean = us(mean).max(1.0);
-                Dist::Exponential { mean, d: Exp::new(1.0 / mean).expect("positive rate") }
+                Dist::Exponential {
+                    mean,
+                    d: Exp::new(1.0 / mean).expect("positive rate"),
+                }
             }
             DistSpec::Sum(parts) => Dist::Sum(parts.iter().map(Dist::compile).collect()),
         }
@@ -214,7 +264,9 @@ impl Dist {
         match self {
             Dist::Constant(d) => *d,
             Dist::Uniform { min, .. } => SimDuration(*min as u64),
-            Dist::Normal { .. } | Dist::LogNormal { .. } | Dist::Exponential { .. } => SimDuration::ZERO,
+            Dist::Normal { .. } | Dist::LogNormal { .. } | Dist::Exponential { .. } => {
+                SimDuration::ZERO
+            }
             Dist::Sum(parts) => parts.iter().fold(SimDuration::ZERO, |a, p| a + p.min()),
         }
     }
@@ -246,14 +298,20 @@ mod tests {
         struct W {
             d: DistSpec,
         }
-        toml::from_str::<W>(s).map(|w| w.d).map_err(|e| e.to_string())
+        toml::from_str::<W>(s)
+            .map(|w| w.d)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
     fn lognormal_by_median_and_p95_hits_both() {
-        let d = Dist::compile(&parse(r#"d = { dist = "lognormal", median = "60s", p95 = "180s" }"#).unwrap());
+        let d = Dist::compile(
+            &parse(r#"d = { dist = "lognormal", median = "60s", p95 = "180s" }"#).unwrap(),
+        );
         let mut rng = SplitMix64::seed_from_u64(7);
-        let mut xs: Vec<f64> = (0..20_000).map(|_| d.sample(&mut rng).as_secs_f64()).collect();
+        let mut xs: Vec<f64> = (0..20_000)
+            .map(|_| d.sample(&mut rng).as_secs_f64())
+            .collect();
         xs.sort_by(f64::total_cmp);
         let (p50, p95) = (xs[10_000], xs[19_000]);
         assert!((p50 - 60.0).abs() < 3.0, "median {p50}");
@@ -262,7 +320,9 @@ mod tests {
 
     #[test]
     fn arrays_add_up_and_bounds_hold() {
-        let d = Dist::compile(&parse(r#"d = ["10s", { dist = "uniform", min = "1s", max = "5s" }]"#).unwrap());
+        let d = Dist::compile(
+            &parse(r#"d = ["10s", { dist = "uniform", min = "1s", max = "5s" }]"#).unwrap(),
+        );
         assert_eq!(d.min(), SimDuration::from_secs(11));
         assert_eq!(d.mean(), SimDuration::from_secs(13));
         let mut rng = SplitMix64::seed_from_u64(1);

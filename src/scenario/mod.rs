@@ -7,6 +7,7 @@
 pub mod arrival;
 pub mod dist;
 pub mod load;
+pub mod overrides;
 pub mod resolve;
 pub mod spec;
 pub mod units;
@@ -127,7 +128,13 @@ pub struct IdPattern {
 
 impl IdPattern {
     pub fn id(&self, index: u64) -> String {
-        format!("{}{:0w$}{}", self.prefix, index, self.suffix, w = self.width)
+        format!(
+            "{}{:0w$}{}",
+            self.prefix,
+            index,
+            self.suffix,
+            w = self.width
+        )
     }
 }
 

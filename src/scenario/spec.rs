@@ -165,11 +165,23 @@ pub struct TimeoutSpec {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum DistSpec {
     Constant(Dur),
-    Uniform { min: Dur, max: Dur },
-    Normal { mean: Dur, sd: Dur },
+    Uniform {
+        min: Dur,
+        max: Dur,
+    },
+    Normal {
+        mean: Dur,
+        sd: Dur,
+    },
     /// By median and one upper quantile (p90, p95 or p99), or by median and sigma.
-    LogNormal { median: Dur, upper: Option<(f64, Dur)>, sigma: Option<f64> },
-    Exponential { mean: Dur },
+    LogNormal {
+        median: Dur,
+        upper: Option<(f64, Dur)>,
+        sigma: Option<f64>,
+    },
+    Exponential {
+        mean: Dur,
+    },
     Sum(Vec<DistSpec>),
 }
 

@@ -56,9 +56,13 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
     if let Ok(x) = t.parse::<f64>() {
         return secs_to_duration(x).map_err(|e| format!("`{s}`: {e}"));
     }
-    humantime::parse_duration(t).map(SimDuration::from).map_err(|e| {
-        format!("`{s}` is not a duration ({e}; expected e.g. \"90s\", \"15m\", \"2h\", \"1h 30m\")")
-    })
+    humantime::parse_duration(t)
+        .map(SimDuration::from)
+        .map_err(|e| {
+            format!(
+                "`{s}` is not a duration ({e}; expected e.g. \"90s\", \"15m\", \"2h\", \"1h 30m\")"
+            )
+        })
 }
 
 fn secs_to_duration(x: f64) -> Result<SimDuration, String> {
@@ -78,7 +82,11 @@ pub fn parse_share(s: &str) -> Result<f64, String> {
         Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
         None => t.parse::<f64>(),
     }
-    .map_err(|_| format!("`{s}` is not a share (expected a number from 0 to 1, or a percentage such as \"5%\")"))?;
+    .map_err(|_| {
+        format!(
+            "`{s}` is not a share (expected a number from 0 to 1, or a percentage such as \"5%\")"
+        )
+    })?;
     check_share(v)
 }
 
@@ -86,7 +94,9 @@ fn check_share(v: f64) -> Result<f64, String> {
     if (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("{v} is outside 0..=1 (a share is a fraction of the whole; write 5% as 0.05 or \"5%\")"))
+        Err(format!(
+            "{v} is outside 0..=1 (a share is a fraction of the whole; write 5% as 0.05 or \"5%\")"
+        ))
     }
 }
 
