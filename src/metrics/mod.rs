@@ -3,11 +3,13 @@
 //! Both engines feed one [`Recorder`]. Latency is always measured from when the device *meant*
 //! to act (its scheduled time), never from when a busy engine got round to it.
 
+mod hlog;
 mod recorder;
 mod timeline;
 
-pub use recorder::Recorder;
-pub use timeline::{Timeline, TimelineRow};
+pub use hlog::{EncodedInterval, SIGFIG};
+pub use recorder::{MIN_HLOG_INTERVAL, ONLINE_SHARES, OnlineTimes, Recorder};
+pub use timeline::{Levels, OpCounts, Timeline, TimelineRow};
 
 use serde::Serialize;
 
