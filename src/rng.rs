@@ -16,7 +16,9 @@ pub enum Stream {
 
 /// The RNG for `stream` of device `index` under `seed`.
 pub fn device_rng(seed: u64, index: u64, stream: Stream) -> DeviceRng {
-    DeviceRng::seed_from_u64(mix(mix(seed ^ 0x5eed_f1ee_7517_0000) ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stream as u64))
+    DeviceRng::seed_from_u64(mix(mix(seed ^ 0x5eed_f1ee_7517_0000)
+        ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ stream as u64))
 }
 
 /// An RNG for a service model (latency draws), independent of every device stream.

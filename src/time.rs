@@ -120,14 +120,23 @@ impl fmt::Display for SimTime {
     /// `h:mm:ss.mmm` since scenario start, as the progress bar and logs show it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0 / 1_000;
-        let (h, m, s, ms) = (ms / 3_600_000, (ms / 60_000) % 60, (ms / 1_000) % 60, ms % 1_000);
+        let (h, m, s, ms) = (
+            ms / 3_600_000,
+            (ms / 60_000) % 60,
+            (ms / 1_000) % 60,
+            ms % 1_000,
+        );
         write!(f, "{h}:{m:02}:{s:02}.{ms:03}")
     }
 }
 
 impl fmt::Display for SimDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(std::time::Duration::from(*self)))
+        write!(
+            f,
+            "{}",
+            humantime::format_duration(std::time::Duration::from(*self))
+        )
     }
 }
 

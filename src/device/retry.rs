@@ -48,22 +48,31 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `failures` (1 = after the first failure).
     ///
-    /// With `retry_after` from the service and `honour_retry_after`, the device waits exactly
-    /// that (as every SDK does for DPS, reference §1e); otherwise exponential backoff:
-    /// `min(initial × multiplier^(failures-1), max)` plus jitter.
+    /// Exponential backoff, `min(initial × multiplier^(failures-1), max)` plus jitter; with
+    /// `honour_retry_after`, never less than the service's `retry-after` ("use exponential
+    /// backoff with random jitter and follow retry-after", reference §1e).
     pub fn delay<R: Rng + ?Sized>(
         &self,
         failures: u32,
         retry_after: Option<SimDuration>,
         rng: &mut R,
     ) -> SimDuration {
-        if let (Some(ra), true) = (retry_after, self.honour_retry_after) {
-            return ra;
+        let backoff = self.backoff(failures, rng);
+        match (retry_after, self.honour_retry_after) {
+            (Some(ra), true) => backoff.max(ra),
+            _ => backoff,
         }
+    }
+
+    fn backoff<R: Rng + ?Sized>(&self, failures: u32, rng: &mut R) -> SimDuration {
         if failures <= 1 && self.immediate_first_retry {
             return SimDuration::ZERO;
         }
-        let n = if self.immediate_first_retry { failures.saturating_sub(1) } else { failures };
+        let n = if self.immediate_first_retry {
+            failures.saturating_sub(1)
+        } else {
+            failures
+        };
         let exp = self.multiplier.powi(n.saturating_sub(1).min(64) as i32);
         let base = (self.initial.as_micros() as f64 * exp).min(self.max.as_micros() as f64);
         let with_jitter = match self.jitter {
@@ -122,13 +131,16 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_wins_when_honoured() {
+    fn retry_after_is_a_floor_when_honoured() {
         let mut p = RetryPolicy::default();
         let mut rng = SplitMix64::seed_from_u64(3);
         let ra = Some(SimDuration::from_secs(7));
-        assert_eq!(p.delay(5, ra, &mut rng), SimDuration::from_secs(7));
+        // First retry: backoff 1-6 s, raised to the 7 s the service asked for.
+        assert_eq!(p.delay(1, ra, &mut rng), SimDuration::from_secs(7));
+        // Fifth: backoff 16-21 s is already longer.
+        assert!(p.delay(5, ra, &mut rng) >= SimDuration::from_secs(16));
         p.honour_retry_after = false;
-        assert_ne!(p.delay(5, ra, &mut rng), SimDuration::from_secs(7));
+        assert!(p.delay(1, ra, &mut rng) < SimDuration::from_secs(7));
     }
 
     #[test]
@@ -150,7 +162,11 @@ mod tests {
 
     #[test]
     fn bounds_stop_retrying() {
-        let p = RetryPolicy { max_attempts: 3, max_time: SimDuration::from_secs(60), ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            max_time: SimDuration::from_secs(60),
+            ..RetryPolicy::default()
+        };
         assert!(!p.exhausted(2, SimDuration::from_secs(10)));
         assert!(p.exhausted(3, SimDuration::from_secs(10)));
         assert!(p.exhausted(1, SimDuration::from_secs(60)));

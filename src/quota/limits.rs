@@ -20,7 +20,15 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 7] = [Tier::F1, Tier::B1, Tier::B2, Tier::B3, Tier::S1, Tier::S2, Tier::S3];
+    pub const ALL: [Tier; 7] = [
+        Tier::F1,
+        Tier::B1,
+        Tier::B2,
+        Tier::B3,
+        Tier::S1,
+        Tier::S2,
+        Tier::S3,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,7 +65,9 @@ impl FromStr for Tier {
         Tier::ALL
             .into_iter()
             .find(|t| t.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("`{s}` is not an IoT Hub tier (expected one of F1, B1, B2, B3, S1, S2, S3)"))
+            .ok_or_else(|| {
+                format!("`{s}` is not an IoT Hub tier (expected one of F1, B1, B2, B3, S1, S2, S3)")
+            })
     }
 }
 
