@@ -72,13 +72,12 @@ pub fn run_virtual(
     let model = analyse(&scenario);
     let mut progress = progress;
     let result = VirtualEngine::new(&scenario).run(|p| progress(&scenario, p), stop);
-    let complete = result.stop != StopReason::Interrupted;
     let model_json = serde_json::to_value(&model).expect("the model serialises");
     let summary = Summary::build(
         &scenario,
         "virtual",
         &result.recorder,
-        complete,
+        result.stop.name(),
         result.end,
         model_json,
     );

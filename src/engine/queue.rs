@@ -35,10 +35,13 @@ pub struct CalendarQueue {
     late: BinaryHeap<Reverse<Entry>>,
     l0: Vec<Vec<Entry>>,
     l0_len: usize,
+    /// One bit per level-0 slot (ring position): set while it holds events.
+    l0_bits: Vec<u64>,
     /// Level-1 slots before this one have been moved down to level 0.
     l1_next: u64,
     l1: Vec<Vec<Entry>>,
     l1_len: usize,
+    l1_bits: Vec<u64>,
     far: BinaryHeap<Reverse<Entry>>,
     len: usize,
 }
@@ -57,10 +60,12 @@ impl CalendarQueue {
             late: BinaryHeap::new(),
             l0: (0..L0_SLOTS).map(|_| Vec::new()).collect(),
             l0_len: 0,
+            l0_bits: vec![0; (L0_SLOTS / 64) as usize],
             // Level-1 slots that overlap the initial level-0 window are already "moved".
             l1_next: L0_SLOTS / R,
             l1: (0..L1_SLOTS).map(|_| Vec::new()).collect(),
             l1_len: 0,
+            l1_bits: vec![0; (L1_SLOTS / 64) as usize],
             far: BinaryHeap::new(),
             len: 0,
         }
@@ -87,10 +92,14 @@ impl CalendarQueue {
             debug_assert!(s == self.now_slot, "event scheduled in the past");
             self.late.push(Reverse(e));
         } else if k < self.l1_next {
-            self.l0[(s % L0_SLOTS) as usize].push(e);
+            let i = (s % L0_SLOTS) as usize;
+            self.l0[i].push(e);
+            self.l0_bits[i / 64] |= 1 << (i % 64);
             self.l0_len += 1;
         } else if k < self.l1_next + L1_SLOTS {
-            self.l1[(k % L1_SLOTS) as usize].push(e);
+            let i = (k % L1_SLOTS) as usize;
+            self.l1[i].push(e);
+            self.l1_bits[i / 64] |= 1 << (i % 64);
             self.l1_len += 1;
         } else {
             self.far.push(Reverse(e));
@@ -140,43 +149,63 @@ impl CalendarQueue {
         None
     }
 
-    /// Moves to the next level-0 slot that may hold events and makes it current.
+    /// Moves to the next level-0 slot that holds events and makes it current. Empty stretches
+    /// are skipped with the occupancy bitmaps, so sparse schedules (a few boots a second over
+    /// days) cost no more than dense ones.
     fn advance(&mut self) {
-        if self.l0_len == 0 {
-            if self.l1_len == 0 {
-                // Everything pending is far away: jump the level-1 window to it.
-                let t = self.far.peek().expect("len > 0").0.time;
-                self.l1_next = self.l1_next.max(t / W0 / R);
+        loop {
+            // The level-0 slot at which the next level-1 slot must move down.
+            let migrate_at = ((self.l1_next + 1) * R).saturating_sub(L0_SLOTS);
+            let target = match next_set(&self.l0_bits, self.now_slot + 1, L0_SLOTS) {
+                Some(s) => s.min(migrate_at.max(self.now_slot + 1)),
+                None => {
+                    if self.l1_len == 0 {
+                        // Everything pending is far away: move the level-1 window to it.
+                        let t = self.far.peek().expect("len > 0 and nothing nearer").0.time;
+                        self.l1_next = self.l1_next.max(t / W0 / R);
+                        self.refill_from_far();
+                    }
+                    // Skip empty level-1 slots: nothing in them to move down.
+                    let k = next_set(&self.l1_bits, self.l1_next, L1_SLOTS).expect("l1 holds events");
+                    if k > self.l1_next {
+                        self.l1_next = k;
+                        self.refill_from_far();
+                    }
+                    ((self.l1_next + 1) * R).saturating_sub(L0_SLOTS).max(self.now_slot + 1)
+                }
+            };
+            self.now_slot = target;
+            while (self.l1_next + 1) * R <= self.now_slot + L0_SLOTS {
+                let i = (self.l1_next % L1_SLOTS) as usize;
+                let slot = std::mem::take(&mut self.l1[i]);
+                self.l1_bits[i / 64] &= !(1 << (i % 64));
+                self.l1_len -= slot.len();
+                self.l1_next += 1;
+                for e in &slot {
+                    self.place(*e);
+                }
+                // `slot` is dropped here: a level-1 slot is used once per 18.6 h of simulated
+                // time, and keeping each one's capacity cost ~550 bytes per device on a 5 h,
+                // 1M-device run.
                 self.refill_from_far();
             }
-            // Jump so that the next level-1 slot moves down.
-            self.now_slot =
-                (self.now_slot + 1).max(((self.l1_next + 1) * R).saturating_sub(L0_SLOTS));
-        } else {
-            self.now_slot += 1;
-        }
-        while (self.l1_next + 1) * R <= self.now_slot + L0_SLOTS {
-            let slot = std::mem::take(&mut self.l1[(self.l1_next % L1_SLOTS) as usize]);
-            self.l1_len -= slot.len();
-            self.l1_next += 1;
-            for e in &slot {
-                self.place(*e);
+            let idx = (self.now_slot % L0_SLOTS) as usize;
+            if self.l0_bits[idx / 64] & (1 << (idx % 64)) != 0 {
+                let mut slot = std::mem::take(&mut self.l0[idx]);
+                self.l0_bits[idx / 64] &= !(1 << (idx % 64));
+                self.l0_len -= slot.len();
+                if self.current.is_empty() {
+                    std::mem::swap(&mut self.current, &mut slot);
+                } else {
+                    self.current.append(&mut slot);
+                }
+                self.l0[idx] = slot;
+                self.current.sort_unstable_by(|a, b| b.cmp(a));
+                return;
             }
-            // `slot` is dropped here: a level-1 slot is used once per 18.6 h of simulated time,
-            // and keeping each one's capacity cost ~550 bytes per device on a 5 h, 1M-device run.
-            self.refill_from_far();
-        }
-        let idx = (self.now_slot % L0_SLOTS) as usize;
-        if !self.l0[idx].is_empty() {
-            let mut slot = std::mem::take(&mut self.l0[idx]);
-            self.l0_len -= slot.len();
-            if self.current.is_empty() {
-                std::mem::swap(&mut self.current, &mut slot);
-            } else {
-                self.current.append(&mut slot);
+            if !self.late.is_empty() || !self.current.is_empty() {
+                return;
             }
-            self.l0[idx] = slot;
-            self.current.sort_unstable_by(|a, b| b.cmp(a));
         }
     }
 
@@ -189,6 +218,30 @@ impl CalendarQueue {
             self.place(e);
         }
     }
+}
+
+/// The first absolute slot at or after `from` whose ring bit is set, within one turn of a ring
+/// of `slots` positions.
+fn next_set(bits: &[u64], from: u64, slots: u64) -> Option<u64> {
+    let start = (from % slots) as usize;
+    let words = bits.len();
+    let (w0, b0) = (start / 64, start % 64);
+    // The first word, from bit b0 on; then whole words around the ring; then the first word's
+    // low bits again.
+    let first = bits[w0] & (!0u64 << b0);
+    if first != 0 {
+        return Some(from + (first.trailing_zeros() as usize - b0) as u64);
+    }
+    for step in 1..=words {
+        let w = (w0 + step) % words;
+        let word = if step == words { bits[w] & ((1u64 << b0) - 1) } else { bits[w] };
+        if word != 0 {
+            let pos = w * 64 + word.trailing_zeros() as usize;
+            let dist = (pos + slots as usize - start) % slots as usize;
+            return Some(from + dist as u64);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

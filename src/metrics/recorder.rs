@@ -55,9 +55,11 @@ pub struct Recorder {
 
 impl Recorder {
     /// A recorder for a fleet of `devices` (the denominator of `online.t*`); `bucket` is the
-    /// timeline row width. The hlog interval is `max(60 s, 10 × bucket)`.
+    /// timeline row width. The hlog interval is `max(60 s, 100 × bucket)`: with the default
+    /// bucket (≤ 20,000 rows a run) that is at most ~200 intervals, so encoding them stays a
+    /// small part of a long run (at 10 × bucket it was a third of a 12-day run's time).
     pub fn new(devices: u64, bucket: SimDuration) -> Recorder {
-        let hlog_interval = std::cmp::max(MIN_HLOG_INTERVAL, bucket.saturating_mul(10));
+        let hlog_interval = std::cmp::max(MIN_HLOG_INTERVAL, bucket.saturating_mul(100));
         Recorder::with_hlog_interval(devices, bucket, hlog_interval)
     }
 

@@ -28,6 +28,9 @@ pub struct Summary {
     pub complete: bool,
     /// Simulated seconds at which the run stopped.
     pub end_s: f64,
+    /// Why it stopped: `all_settled` (every device online with its first telemetry sent, or
+    /// never coming back), `max_duration` (run.max_duration passed first) or `interrupted`.
+    pub stop_reason: String,
     /// Keyed by operation name, in [`Op::ALL`] order.
     pub operations: Operations,
     pub online: OnlineSummary,
@@ -158,7 +161,7 @@ impl Summary {
         scenario: &Scenario,
         engine: &str,
         recorder: &Recorder,
-        complete: bool,
+        stop_reason: &str,
         end: SimTime,
         model: serde_json::Value,
     ) -> Summary {
@@ -190,8 +193,9 @@ impl Summary {
             engine: engine.to_string(),
             seed: scenario.seed,
             devices: recorder.devices(),
-            complete,
+            complete: stop_reason != "interrupted",
             end_s: secs(end),
+            stop_reason: stop_reason.to_string(),
             operations: Operations(operations),
             online: OnlineSummary {
                 t50_s: t.t50.map(secs),
@@ -299,7 +303,7 @@ pub(crate) mod tests {
             &scenario(),
             "virtual",
             &recorder(),
-            true,
+            "all_settled",
             SimTime::from_secs_f64(3.0),
             model,
         )
@@ -317,6 +321,7 @@ pub(crate) mod tests {
             "devices",
             "complete",
             "end_s",
+            "stop_reason",
             "operations",
             "online",
             "model",

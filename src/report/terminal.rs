@@ -127,7 +127,7 @@ pub fn render(
     };
     let _ = writeln!(
         o,
-        "  daily quota: fleet sends {} of {} messages/day: {quota}",
+        "  daily quota: at steady state the fleet sends {} of {} messages/day: {quota}",
         thousands(q.fleet_messages_per_day),
         thousands(q.messages_per_day)
     );

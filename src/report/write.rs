@@ -320,7 +320,7 @@ mod tests {
             &scenario(),
             "virtual",
             &rec,
-            true,
+            "all_settled",
             SimTime::from_secs_f64(3.0),
             model,
         );

@@ -30,12 +30,14 @@ pub enum Arrival {
     /// `rate` boots per second from `start` until the whole fleet is up.
     Poisson { start: SimDuration, rate: f64 },
     /// Piecewise-constant relative rate: `weights[k]` over `[start + k·step, start + (k+1)·step)`,
-    /// shifted by each device's zone offset.
+    /// shifted by each device's zone offset. Build with [`Arrival::curve`].
     Curve {
         start: SimDuration,
         step: SimDuration,
         weights: Vec<f64>,
         zones: Vec<Zone>,
+        /// Prefix sums of the (non-negative) weights, for a binary-search inverse CDF.
+        cumulative: Vec<f64>,
     },
 }
 
@@ -62,6 +64,19 @@ pub struct Zone {
 }
 
 impl Arrival {
+    /// A curve arrival, with its prefix sums.
+    pub fn curve(start: SimDuration, step: SimDuration, weights: Vec<f64>, zones: Vec<Zone>) -> Arrival {
+        let mut acc = 0.0;
+        let cumulative = weights
+            .iter()
+            .map(|w| {
+                acc += w.max(0.0);
+                acc
+            })
+            .collect();
+        Arrival::Curve { start, step, weights, zones, cumulative }
+    }
+
     /// Power-on time for uniform draws `u`, `v` in [0, 1) (`v` picks the time zone).
     pub fn time_at(&self, u: f64, v: f64, devices: u64) -> SimDuration {
         let u = u.clamp(0.0, 1.0 - f64::EPSILON);
@@ -96,11 +111,12 @@ impl Arrival {
             Arrival::Curve {
                 start,
                 step,
-                weights,
                 zones,
+                cumulative,
+                ..
             } => {
                 let offset = pick_zone(zones, v);
-                us(*start) + us(offset) + us(*step) * curve_inverse(weights, u)
+                us(*start) + us(offset) + us(*step) * curve_inverse(cumulative, u)
             }
         };
         SimDuration(t.max(0.0) as u64)
@@ -114,6 +130,7 @@ impl Arrival {
                 step,
                 weights,
                 zones,
+                ..
             } => {
                 let max_off = zones.iter().map(|z| z.offset).max().unwrap_or_default();
                 *start + max_off + step.saturating_mul(weights.len() as u64)
@@ -163,20 +180,22 @@ fn ramp_inverse(from: f64, to: f64, u: f64) -> f64 {
     ((-a + (a * a + 2.0 * k * target).max(0.0).sqrt()) / k).clamp(0.0, 1.0)
 }
 
-/// Inverse CDF of the piecewise-constant density `weights`, in units of steps.
-fn curve_inverse(weights: &[f64], u: f64) -> f64 {
-    let total: f64 = weights.iter().map(|w| w.max(0.0)).sum();
+/// Inverse CDF of the piecewise-constant density whose prefix sums are `cumulative`, in units
+/// of steps. Binary search: a 12-day hourly curve has 288 steps and every device asks.
+fn curve_inverse(cumulative: &[f64], u: f64) -> f64 {
+    let n = cumulative.len();
+    let total = cumulative.last().copied().unwrap_or(0.0);
     if total <= 0.0 {
-        return u * weights.len() as f64;
+        return u * n as f64;
     }
-    let mut target = u * total;
-    for (k, w) in weights.iter().map(|w| w.max(0.0)).enumerate() {
-        if target < w {
-            return k as f64 + target / w;
-        }
-        target -= w;
+    let target = u * total;
+    // The first step whose cumulative weight exceeds the target.
+    let k = cumulative.partition_point(|&c| c <= target);
+    if k >= n {
+        return n as f64;
     }
-    weights.len() as f64
+    let before = if k == 0 { 0.0 } else { cumulative[k - 1] };
+    k as f64 + (target - before) / (cumulative[k] - before)
 }
 
 fn pick_zone(zones: &[Zone], v: f64) -> SimDuration {
@@ -313,24 +332,18 @@ mod tests {
 
     #[test]
     fn curve_follows_weights_and_zones() {
-        let a = Arrival::Curve {
-            start: S(0),
-            step: S(3600),
-            weights: vec![1.0, 3.0],
-            zones: vec![
-                Zone {
-                    share: 0.5,
-                    offset: S(0),
-                },
-                Zone {
-                    share: 0.5,
-                    offset: S(7200),
-                },
-            ],
-        };
+        let zones = vec![
+            Zone { share: 0.5, offset: S(0) },
+            Zone { share: 0.5, offset: S(7200) },
+        ];
+        let a = Arrival::curve(S(0), S(3600), vec![1.0, 3.0], zones);
         // A quarter of the mass is in the first hour.
         assert_eq!(a.time_at(0.25, 0.1, 1), S(3600));
         assert_eq!(a.time_at(0.25, 0.9, 1), S(3600 + 7200));
         assert_eq!(a.end(1), S(7200 + 7200));
+        // Zero-weight steps are skipped: nobody boots in the second hour.
+        let gap = Arrival::curve(S(0), S(3600), vec![1.0, 0.0, 1.0], vec![Zone { share: 1.0, offset: S(0) }]);
+        assert_eq!(gap.time_at(0.5, 0.0, 1), S(7200));
+        assert_eq!(gap.time_at(0.25, 0.0, 1), S(1800));
     }
 }

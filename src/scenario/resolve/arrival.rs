@@ -326,10 +326,5 @@ fn curve(a: &ArrivalSpec, start: SimDuration) -> Res<Arrival> {
                 .collect()
         }
     };
-    Ok(Arrival::Curve {
-        start,
-        step: step.0,
-        weights: expanded,
-        zones,
-    })
+    Ok(Arrival::curve(start, step.0, expanded, zones))
 }
