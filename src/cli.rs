@@ -32,8 +32,9 @@ pub struct RunArgs {
     /// Override a scenario key, e.g. --set fleet.devices=100k --set hub.units=4.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Override run.seed.
-    #[arg(long)]
+    /// Override run.seed (0 to 2^63 − 1: a TOML integer is 64-bit signed, so a seed can be
+    /// written in a scenario file too).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Results directory (default results/<scenario>-<UTC timestamp>).
     #[arg(long)]

@@ -33,7 +33,7 @@ fn validate(args: cli::ValidateArgs) -> ExitCode {
             println!(
                 "{}: ok ({} devices, {} classes, arrival {}, hash {})",
                 sc.name,
-                sc.fleet.devices,
+                fleetsim::scenario::units::format_count(sc.fleet.devices),
                 sc.fleet.classes.len(),
                 sc.arrival.kind(),
                 sc.hash

@@ -166,12 +166,15 @@ impl CalendarQueue {
                         self.refill_from_far();
                     }
                     // Skip empty level-1 slots: nothing in them to move down.
-                    let k = next_set(&self.l1_bits, self.l1_next, L1_SLOTS).expect("l1 holds events");
+                    let k =
+                        next_set(&self.l1_bits, self.l1_next, L1_SLOTS).expect("l1 holds events");
                     if k > self.l1_next {
                         self.l1_next = k;
                         self.refill_from_far();
                     }
-                    ((self.l1_next + 1) * R).saturating_sub(L0_SLOTS).max(self.now_slot + 1)
+                    ((self.l1_next + 1) * R)
+                        .saturating_sub(L0_SLOTS)
+                        .max(self.now_slot + 1)
                 }
             };
             self.now_slot = target;
@@ -234,7 +237,11 @@ fn next_set(bits: &[u64], from: u64, slots: u64) -> Option<u64> {
     }
     for step in 1..=words {
         let w = (w0 + step) % words;
-        let word = if step == words { bits[w] & ((1u64 << b0) - 1) } else { bits[w] };
+        let word = if step == words {
+            bits[w] & ((1u64 << b0) - 1)
+        } else {
+            bits[w]
+        };
         if word != 0 {
             let pos = w * 64 + word.trailing_zeros() as usize;
             let dist = (pos + slots as usize - start) % slots as usize;

@@ -372,12 +372,17 @@ mod tests {
 
     #[test]
     fn hlog_intervals_roll_over_and_merge_to_the_total() {
-        let mut r = Recorder::new(1, SimDuration::from_secs(1));
-        assert_eq!(r.hlog_interval(), SimDuration::from_secs(60));
+        // The default: max(60 s, 100 × bucket).
+        assert_eq!(
+            Recorder::new(1, SimDuration::from_millis(100)).hlog_interval(),
+            SimDuration::from_secs(60)
+        );
         assert_eq!(
             Recorder::new(1, SimDuration::from_secs(30)).hlog_interval(),
-            SimDuration::from_secs(300)
+            SimDuration::from_secs(3000)
         );
+        let mut r =
+            Recorder::with_hlog_interval(1, SimDuration::from_secs(1), SimDuration::from_secs(60));
         for t in 0..290u64 {
             r.complete(Op::HubTelemetry, Outcome::Ok, s(t as f64 + 0.5), ms(t + 1));
             if t < 30 {

@@ -16,6 +16,7 @@
 //! held, then raised to the exact arrival quantile, so discretisation never makes it unsound.
 
 use crate::device::setup::setup;
+use crate::scenario::units::format_count;
 use crate::scenario::{Provisioning, Scenario};
 use crate::time::SimDuration;
 use serde::Serialize;
@@ -375,23 +376,28 @@ fn verdict(sc: &Scenario, bottleneck: &str, b: &LowerBounds, d: &Demand, cap: &C
     let t99 = b
         .t99
         .map_or("never (too many devices never return)".to_string(), human);
+    let per_min =
+        |per_s: f64| format_count((per_s * 60.0 / sc.dps.instances as f64).round() as u64);
     match bottleneck {
         "dps.registrations" => format!(
-            "DPS registration is the wall: {:.0}/min per instance × {}; {} devices must register, so 99 % online takes ≥ {t99}",
-            cap.dps_registrations_per_s * 60.0 / sc.dps.instances as f64,
+            "DPS registration is the wall: {}/min per instance × {}; {} devices must register, so 99 % online takes ≥ {t99}",
+            per_min(cap.dps_registrations_per_s),
             sc.dps.instances,
-            d.dps_register
+            format_count(d.dps_register)
         ),
         "dps.operations" => format!(
-            "DPS operations are the wall: {:.0}/min per instance × {} shared by registers, polls and lookups; {} registering + {} looking up, so 99 % online takes ≥ {t99}",
-            cap.dps_operations_per_s * 60.0 / sc.dps.instances as f64,
+            "DPS operations are the wall: {}/min per instance × {}, shared by registers, polls and lookups; {} devices register and {} look up, so 99 % online takes ≥ {t99}",
+            per_min(cap.dps_operations_per_s),
             sc.dps.instances,
-            d.dps_register,
-            d.dps_lookup
+            format_count(d.dps_register),
+            format_count(d.dps_lookup)
         ),
         "hub.connects" => format!(
-            "IoT Hub new connections are the wall: {:.0}/s per hub × {} ({} {} units each); 99 % online takes ≥ {t99}",
-            sc.hub.limits.connects_per_s, sc.hub.count, sc.hub.units, sc.hub.tier
+            "IoT Hub new connections are the wall: {}/s per hub × {} ({} {} units each); 99 % online takes ≥ {t99}",
+            format_count(sc.hub.limits.connects_per_s.round() as u64),
+            sc.hub.count,
+            sc.hub.units,
+            sc.hub.tier
         ),
         _ => format!(
             "the fleet's own boot schedule is the limit, not the services: 99 % online takes ≥ {t99}"

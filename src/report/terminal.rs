@@ -3,24 +3,13 @@
 
 use super::{RunInfo, Summary};
 use crate::quota::model::{ModelReport, QUANTILES};
+use crate::scenario::units::format_count as thousands;
 use std::fmt::Write;
 use std::path::Path;
 
 fn clock(secs: f64) -> String {
     let s = secs.round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn ms(v: Option<f64>) -> String {

@@ -65,7 +65,12 @@ pub struct Zone {
 
 impl Arrival {
     /// A curve arrival, with its prefix sums.
-    pub fn curve(start: SimDuration, step: SimDuration, weights: Vec<f64>, zones: Vec<Zone>) -> Arrival {
+    pub fn curve(
+        start: SimDuration,
+        step: SimDuration,
+        weights: Vec<f64>,
+        zones: Vec<Zone>,
+    ) -> Arrival {
         let mut acc = 0.0;
         let cumulative = weights
             .iter()
@@ -74,7 +79,13 @@ impl Arrival {
                 acc
             })
             .collect();
-        Arrival::Curve { start, step, weights, zones, cumulative }
+        Arrival::Curve {
+            start,
+            step,
+            weights,
+            zones,
+            cumulative,
+        }
     }
 
     /// Power-on time for uniform draws `u`, `v` in [0, 1) (`v` picks the time zone).
@@ -333,8 +344,14 @@ mod tests {
     #[test]
     fn curve_follows_weights_and_zones() {
         let zones = vec![
-            Zone { share: 0.5, offset: S(0) },
-            Zone { share: 0.5, offset: S(7200) },
+            Zone {
+                share: 0.5,
+                offset: S(0),
+            },
+            Zone {
+                share: 0.5,
+                offset: S(7200),
+            },
         ];
         let a = Arrival::curve(S(0), S(3600), vec![1.0, 3.0], zones);
         // A quarter of the mass is in the first hour.
@@ -342,7 +359,15 @@ mod tests {
         assert_eq!(a.time_at(0.25, 0.9, 1), S(3600 + 7200));
         assert_eq!(a.end(1), S(7200 + 7200));
         // Zero-weight steps are skipped: nobody boots in the second hour.
-        let gap = Arrival::curve(S(0), S(3600), vec![1.0, 0.0, 1.0], vec![Zone { share: 1.0, offset: S(0) }]);
+        let gap = Arrival::curve(
+            S(0),
+            S(3600),
+            vec![1.0, 0.0, 1.0],
+            vec![Zone {
+                share: 1.0,
+                offset: S(0),
+            }],
+        );
         assert_eq!(gap.time_at(0.5, 0.0, 1), S(7200));
         assert_eq!(gap.time_at(0.25, 0.0, 1), S(1800));
     }

@@ -50,6 +50,19 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
+/// Formats a count with thousands separators: `1,000,000`.
+pub fn format_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Parses `"90s"`, `"2h"`, `"1h 30m"`, `"250ms"`, or a bare number of seconds (`"30"`, `"1.5"`).
 pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
     let t = s.trim();
@@ -192,6 +205,15 @@ mod tests {
         assert!(parse_count("-3").is_err());
         assert!(parse_count("lots").is_err());
         assert!(parse_count("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn counts_format_with_separators() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000), "1,000");
+        assert_eq!(format_count(144_503), "144,503");
+        assert_eq!(format_count(1_000_000), "1,000,000");
     }
 
     #[test]
