@@ -20,6 +20,20 @@ pub enum Command {
     Run(RunArgs),
     /// Check a scenario (with any --set overrides) and print what it resolves to.
     Validate(ValidateArgs),
+    /// Compare a run with a baseline run of the same scenario; exit 1 on a regression.
+    Compare(CompareArgs),
+    /// Find the cheapest DPS/Hub configuration that meets the goals.
+    Plan(PlanArgs),
+    /// Serve DPS + IoT Hub over MQTT on real sockets, enforcing the scenario's quotas.
+    Mock(MockArgs),
+    /// Render report.html and report.md again from a results directory's files.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// The results directory (it holds summary.json).
+    pub results_dir: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -45,6 +59,68 @@ pub struct RunArgs {
     /// Print summary.json on stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// An SLO in addition to the scenario's [slo], e.g. --slo 'online.t99 < 30m'; repeatable.
+    /// A failed SLO makes the run exit 1 (after writing every result).
+    #[arg(long = "slo", value_name = "METRIC OP VALUE")]
+    pub slos: Vec<String>,
+    /// Write the SLO verdicts as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// The results directory of the run to judge.
+    pub current: PathBuf,
+    /// The results directory (or a directory holding just its summary.json) to judge it by.
+    pub baseline: PathBuf,
+    /// How much worse than the baseline any compared metric may get, as a percentage of the
+    /// baseline value; the scenario's [compare] table overrides it per metric.
+    #[arg(long, value_name = "PERCENT", default_value = "10%")]
+    pub max_regression: String,
+    /// Compare even when the runs are not comparable (another scenario hash, engine or seed).
+    #[arg(long)]
+    pub force: bool,
+    /// Write one JUnit test case per compared metric to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary (SLO verdicts and changed metrics) to FILE, e.g. for
+    /// $GITHUB_STEP_SUMMARY.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Print nothing but errors and regressions.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// A condition on a summary metric, e.g. --goal "online.t99 < 30m"; repeatable.
+    #[arg(long = "goal", value_name = "METRIC OP VALUE", required = true)]
+    pub goals: Vec<String>,
+    /// A scenario key and its values, e.g. --sweep hub.units=1..20 --sweep hub.tier=S1,S2.
+    #[arg(long = "sweep", value_name = "KEY=RANGE")]
+    pub sweeps: Vec<String>,
+    /// Override a scenario key for every configuration.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Accept a sweep of more than 500 points.
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+    /// Prices per hub unit-month (TOML; see src/plan/price.rs for the keys).
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// Also run the scenario with each lint finding fixed and report the difference.
+    #[arg(long)]
+    pub lint: bool,
+    /// Where to write plan.json and plan.csv (default results/<scenario>-plan-<UTC timestamp>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -58,4 +134,65 @@ pub struct ValidateArgs {
 pub enum Engine {
     /// Simulated clock and in-process service models; as fast as the CPU allows.
     Virtual,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MockArgs {
+    /// One listener for DPS and Hub (a connection is one or the other by its username).
+    #[arg(long, default_value = "127.0.0.1:8883")]
+    pub listen: std::net::SocketAddr,
+    /// Separate DPS listener (with --hub-listen).
+    #[arg(long, requires = "hub_listen")]
+    pub dps_listen: Option<std::net::SocketAddr>,
+    /// Separate Hub listener (with --dps-listen).
+    #[arg(long, requires = "dps_listen")]
+    pub hub_listen: Option<std::net::SocketAddr>,
+    /// What DPS returns as assignedHub (SDK clients connect there on port 8883).
+    #[arg(long, default_value = "localhost")]
+    pub hub_hostname: String,
+    /// The DPS ID scope devices must use.
+    #[arg(long, default_value = "0ne00000000")]
+    pub id_scope: String,
+    /// File holding the symmetric-key enrollment group key (else FLEETSIM_GROUP_KEY).
+    #[arg(long, conflicts_with = "allow_any")]
+    pub group_key_file: Option<PathBuf>,
+    /// Accept any password (pure load work).
+    #[arg(long)]
+    pub allow_any: bool,
+    /// TLS certificate chain (PEM), with --tls-key.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM), with --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Generate a CA and a localhost/127.0.0.1 server certificate; write the CA to DIR/ca.pem.
+    #[arg(long, value_name = "DIR")]
+    pub tls_self_signed: Option<PathBuf>,
+    /// Take the dps and hub sections (limits, latency) from this scenario.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Override a scenario key, e.g. --set hub.limits.connects_per_s=50.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Hub tier (overrides the scenario's hub.tier).
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Hub units (overrides hub.units).
+    #[arg(long)]
+    pub units: Option<u32>,
+    /// Number of hubs (overrides hub.count).
+    #[arg(long)]
+    pub hubs: Option<u32>,
+    /// DPS instances (overrides dps.instances).
+    #[arg(long)]
+    pub dps_instances: Option<u32>,
+    /// CONNACK code for a CONNECT refused by the connection throttle or the daily quota.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub throttle_connack: u8,
+    /// Seconds between counter lines.
+    #[arg(long, default_value_t = 5)]
+    pub stats_every: u64,
+    /// Worker threads (default: one per CPU).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }

@@ -8,6 +8,9 @@
 pub mod device;
 pub mod engine;
 pub mod metrics;
+pub mod mock;
+pub mod plan;
+pub mod protocol;
 pub mod quota;
 pub mod report;
 pub mod rng;

@@ -12,6 +12,27 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Writes to stdout; a closed pipe (`fleetsim validate … | head -1`) ends the program quietly, as
+/// for any Unix tool, instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($t:tt)*) => {{
+        out!($($t)*);
+        out!("\n");
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -23,6 +44,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
+        Command::Compare(args) => compare(args),
+        Command::Plan(args) => plan(args),
+        Command::Mock(args) => mock(args),
+        Command::Report(args) => report(args),
     }
 }
 
@@ -30,7 +55,7 @@ fn validate(args: cli::ValidateArgs) -> ExitCode {
     match fleetsim::run::load(&args.scenario, &args.sets, None) {
         Ok(sc) => {
             let model = fleetsim::quota::model::analyse(&sc);
-            println!(
+            outln!(
                 "{}: ok ({} devices, {} classes, arrival {}, hash {})",
                 sc.name,
                 fleetsim::scenario::units::format_count(sc.fleet.devices),
@@ -38,7 +63,17 @@ fn validate(args: cli::ValidateArgs) -> ExitCode {
                 sc.arrival.kind(),
                 sc.hash
             );
-            println!("model: {}", model.verdict);
+            outln!("model: {}", model.verdict);
+            for f in fleetsim::quota::lint::lint(&sc) {
+                outln!(
+                    "lint {} ({}, {:.0} % of the fleet): {}\n  fix: --set {}",
+                    f.rule,
+                    f.class,
+                    f.share * 100.0,
+                    f.message,
+                    f.fix.join(" --set ")
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -77,6 +112,8 @@ fn run(args: cli::RunArgs) -> ExitCode {
         seed: args.seed,
         out: args.out.clone(),
         args: std::env::args().collect(),
+        slos: args.slos.clone(),
+        junit: args.junit.clone(),
     };
     let result = run_virtual(
         req,
@@ -97,9 +134,9 @@ fn run(args: cli::RunArgs) -> ExitCode {
     match result {
         Ok(out) => {
             if args.json {
-                print!("{}", out.summary.to_json());
+                out!("{}", out.summary.to_json());
             } else if !args.quiet {
-                print!(
+                out!(
                     "{}",
                     fleetsim::report::terminal::render(
                         &out.summary,
@@ -117,14 +154,172 @@ fn run(args: cli::RunArgs) -> ExitCode {
                 );
                 return ExitCode::from(3);
             }
+            if !args.json && !args.quiet {
+                out!("{}", fleetsim::report::slo::render(&out.slo));
+            }
+            if let Some(line) = fleetsim::report::slo::failure_line(&out.slo) {
+                eprintln!("fleetsim: {line}");
+                return ExitCode::from(1);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("fleetsim: {e}");
             ExitCode::from(match e {
-                RunError::Scenario(_) | RunError::Output(_) => 2,
+                RunError::Scenario(_) | RunError::Output(_) | RunError::Junit(_) => 2,
                 RunError::Write(_) => 3,
             })
+        }
+    }
+}
+
+fn plan(args: cli::PlanArgs) -> ExitCode {
+    use fleetsim::plan::{Goal, PlanRequest, Prices, Sweep};
+    let fail = |msg: String| {
+        eprintln!("fleetsim: {msg}");
+        ExitCode::from(2)
+    };
+    let goals: Result<Vec<Goal>, _> = args.goals.iter().map(|g| Goal::parse(g)).collect();
+    let sweeps: Result<Vec<Sweep>, _> = args.sweeps.iter().map(|s| Sweep::parse(s)).collect();
+    let (goals, sweeps) = match (goals, sweeps) {
+        (Ok(g), Ok(s)) => (g, s),
+        (Err(e), _) | (_, Err(e)) => return fail(e.to_string()),
+    };
+    let prices = match &args.prices {
+        Some(f) => match Prices::from_file(f) {
+            Ok(p) => p,
+            Err(e) => return fail(format!("--prices: {e}")),
+        },
+        None => Prices::default(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    let req = PlanRequest {
+        scenario: &args.scenario,
+        sets: args.sets.clone(),
+        goals,
+        sweeps,
+        max_runs: args.max_runs,
+        prices,
+        lint_costs: args.lint,
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let quiet = args.quiet;
+    let result = fleetsim::plan::plan(&req, &stop, |msg| {
+        if !quiet && std::io::stderr().is_terminal() {
+            eprintln!("  {msg}");
+        }
+    });
+    let p = match result {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string()),
+    };
+    // The wall clock names the output directory, at the binary's edge.
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    let dir = args.out.clone().unwrap_or_else(|| {
+        fleetsim::report::default_results_dir(&format!("{}-plan", p.scenario), now)
+    });
+    if let Err(e) = fleetsim::plan::output::write(&dir, &p) {
+        eprintln!("fleetsim: {e}");
+        return ExitCode::from(3);
+    }
+    if !quiet {
+        out!("{}", fleetsim::plan::output::render(&p));
+        outln!("plan: {}", dir.display());
+    }
+    if stop.load(Ordering::Relaxed) {
+        return ExitCode::from(3);
+    }
+    if p.recommended.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn mock(a: cli::MockArgs) -> ExitCode {
+    use fleetsim::mock::command::{CommandError, Options, run};
+    let mut sets = a.sets;
+    let flags = [
+        ("hub.tier", a.tier.map(|t| format!("\"{t}\""))),
+        ("hub.units", a.units.map(|u| u.to_string())),
+        ("hub.count", a.hubs.map(|u| u.to_string())),
+        ("dps.instances", a.dps_instances.map(|u| u.to_string())),
+    ];
+    sets.extend(
+        flags
+            .into_iter()
+            .filter_map(|(k, v)| Some(format!("{k}={}", v?))),
+    );
+    let opts = Options {
+        listen: a.listen,
+        dps_listen: a.dps_listen,
+        hub_listen: a.hub_listen,
+        hub_hostname: a.hub_hostname,
+        id_scope: a.id_scope,
+        group_key_file: a.group_key_file,
+        allow_any: a.allow_any,
+        tls_cert: a.tls_cert,
+        tls_key: a.tls_key,
+        tls_self_signed: a.tls_self_signed,
+        scenario: a.scenario,
+        sets,
+        throttle_connack: a.throttle_connack,
+        stats_every: std::time::Duration::from_secs(a.stats_every.max(1)),
+        threads: a.threads,
+    };
+    match run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fleetsim mock: {e}");
+            ExitCode::from(match e {
+                CommandError::Input(_) => 2,
+                CommandError::Failed(_) => 3,
+            })
+        }
+    }
+}
+
+fn compare(args: cli::CompareArgs) -> ExitCode {
+    match fleetsim::report::gate::command(&fleetsim::report::gate::CompareRequest {
+        current: &args.current,
+        baseline: &args.baseline,
+        max_regression: &args.max_regression,
+        force: args.force,
+        junit: args.junit.as_deref(),
+        markdown: args.markdown.as_deref(),
+    }) {
+        Ok(done) => {
+            if !args.quiet {
+                out!("{}", done.table);
+            }
+            for line in &done.regressions {
+                eprintln!("fleetsim: regression: {line}");
+            }
+            ExitCode::from(if done.regressions.is_empty() { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("fleetsim: {}", e.render());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn report(args: cli::ReportArgs) -> ExitCode {
+    match fleetsim::report::page::write_reports(&args.results_dir) {
+        Ok(paths) => {
+            for p in paths {
+                outln!("wrote {}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fleetsim: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::engine::virtual_time::{Progress, StopReason, VirtualEngine};
 use crate::quota::model::{ModelReport, analyse};
+use crate::report::metric::{Slo, Verdict};
 use crate::report::{
-    ReportError, RunInfo, Summary, check_writable, default_results_dir, write_results,
+    ReportError, RunInfo, Summary, check_writable, default_results_dir, junit, slo, write_results,
 };
 use crate::scenario::{Scenario, ScenarioError, load_file};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub enum RunError {
     /// The results directory cannot be written, found before the run started (exit 2).
     #[error("{0}")]
     Output(ReportError),
+    /// The `--junit` file cannot be written, found before the run started (exit 2).
+    #[error("{0}")]
+    Junit(String),
     /// Writing results after the run failed (exit 3).
     #[error("the run finished but its results could not be written: {0}")]
     Write(ReportError),
@@ -32,6 +36,10 @@ pub struct RunRequest<'a> {
     pub out: Option<PathBuf>,
     /// The process's command line, for run.json (secrets are redacted there).
     pub args: Vec<String>,
+    /// `--slo 'METRIC OP VALUE'`: SLOs added to the scenario's `[slo]`.
+    pub slos: Vec<String>,
+    /// `--junit FILE`: write the SLO verdicts there as JUnit XML.
+    pub junit: Option<PathBuf>,
 }
 
 /// What a finished run produced.
@@ -42,6 +50,8 @@ pub struct RunOutput {
     pub info: RunInfo,
     pub model: ModelReport,
     pub stop: StopReason,
+    /// SLO verdicts (also in `summary.slo`); any failed one makes `fleetsim run` exit 1.
+    pub slo: Vec<Verdict>,
 }
 
 /// Loads a scenario with `--set` and `--seed` applied.
@@ -63,17 +73,29 @@ pub fn run_virtual(
     progress: impl FnMut(&Scenario, &Progress),
     stop: &AtomicBool,
 ) -> Result<RunOutput, RunError> {
-    let scenario = load(req.scenario, &req.sets, req.seed)?;
+    let mut scenario = load(req.scenario, &req.sets, req.seed)?;
+    for arg in &req.slos {
+        let slo = Slo::parse_arg(arg).map_err(|e| ScenarioError {
+            location: format!("--slo '{arg}'"),
+            key: String::new(),
+            message: e.message,
+            hint: e.hint,
+        })?;
+        scenario.slo.push(slo);
+    }
     let dir = req
         .out
         .clone()
         .unwrap_or_else(|| default_results_dir(&scenario.name, now));
     check_writable(&dir).map_err(RunError::Output)?;
+    if let Some(j) = &req.junit {
+        junit::check_target(j).map_err(|m| RunError::Junit(format!("--junit: {m}")))?;
+    }
     let model = analyse(&scenario);
     let mut progress = progress;
     let result = VirtualEngine::new(&scenario).run(|p| progress(&scenario, p), stop);
-    let model_json = serde_json::to_value(&model).expect("the model serialises");
-    let summary = Summary::build(
+    let model_json = model_beside_measured(&scenario, &model, &result.recorder);
+    let mut summary = Summary::build(
         &scenario,
         "virtual",
         &result.recorder,
@@ -81,8 +103,22 @@ pub fn run_virtual(
         result.end,
         model_json,
     );
+    let verdicts = slo::evaluate_all(&scenario.slo, &summary);
+    summary.slo = verdicts
+        .iter()
+        .map(|v| serde_json::to_value(v).expect("a verdict serialises"))
+        .collect();
     let info = RunInfo::collect(wall(), result.events, scenario.fleet.devices, req.args);
     write_results(&dir, &summary, &info, &result.recorder).map_err(RunError::Write)?;
+    if let Some(j) = &req.junit {
+        let xml = junit::to_xml(&[junit::slo_suite(&scenario.name, &verdicts, info.wall_s)]);
+        junit::write_atomic(j, &xml).map_err(|source| {
+            RunError::Write(ReportError::Io {
+                path: j.clone(),
+                source,
+            })
+        })?;
+    }
     Ok(RunOutput {
         dir,
         scenario,
@@ -90,5 +126,30 @@ pub fn run_virtual(
         info,
         model,
         stop: result.stop,
+        slo: verdicts,
     })
+}
+
+/// The model's report as `summary.json` carries it: its figures, each measured time over its
+/// bound, and where the fleet's own behaviour wasted capacity in this run.
+pub fn model_beside_measured(
+    scenario: &Scenario,
+    model: &ModelReport,
+    recorder: &crate::metrics::Recorder,
+) -> serde_json::Value {
+    use crate::quota::model::LowerBounds;
+    use crate::quota::waste::{ratios, waste};
+    let t = recorder.online_times();
+    let secs = |x: Option<crate::time::SimTime>| x.map(|t| t.as_secs_f64());
+    let measured = LowerBounds {
+        t50: secs(t.t50),
+        t90: secs(t.t90),
+        t99: secs(t.t99),
+        t100: secs(t.t100),
+    };
+    let mut v = serde_json::to_value(model).expect("the model serialises");
+    v["measured_over_bound"] =
+        serde_json::to_value(ratios(&measured, &model.lower_bound_s)).expect("serialises");
+    v["waste"] = serde_json::to_value(waste(scenario, model, recorder)).expect("serialises");
+    v
 }

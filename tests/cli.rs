@@ -25,9 +25,11 @@ const OPS: [&str; 6] = [
 ];
 
 /// The files of a results directory (results/README.md).
-const RESULT_FILES: [&str; 5] = [
+const RESULT_FILES: [&str; 7] = [
     "histograms.hlog",
     "latency.csv",
+    "report.html",
+    "report.md",
     "run.json",
     "summary.json",
     "timeline.csv",
@@ -250,13 +252,14 @@ fn same_seed_gives_identical_results_and_another_seed_does_not() {
     let smoke = scenario("smoke");
     let (_a, a, _) = run_ok(&smoke, &["--quiet"]);
     let (_b, b, _) = run_ok(&smoke, &["--quiet"]);
-    // summary.json, timeline.csv, latency.csv and histograms.hlog are documented as
-    // reproducible byte for byte.
+    // summary.json, timeline.csv, latency.csv, histograms.hlog and report.md are documented
+    // as reproducible byte for byte.
     for f in [
         "summary.json",
         "timeline.csv",
         "latency.csv",
         "histograms.hlog",
+        "report.md",
     ] {
         let (x, y) = (fs::read(a.join(f)).unwrap(), fs::read(b.join(f)).unwrap());
         assert!(x == y, "{f} differs between two runs with the same seed");
@@ -627,5 +630,25 @@ fn every_shipped_scenario_runs_to_completion_with_a_small_fleet() {
             s["operations"]["device.boot_to_online"]["ok"], devices,
             "{name}"
         );
+    }
+}
+
+/// `fleetsim validate … | head -1`: a reader that goes away is not an error (it used to panic
+/// with "failed printing to stdout: Broken pipe").
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::process::{Command, Stdio};
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+            .args(["validate", "scenarios/blackout.toml"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(out.status.code(), Some(0), "{err}");
     }
 }

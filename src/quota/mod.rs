@@ -2,6 +2,8 @@
 //! that turns a scenario into lower bounds and a bottleneck without simulating (`model`).
 
 pub mod limits;
+pub mod lint;
 pub mod model;
+pub mod waste;
 
 pub use limits::{DpsLimits, HubLimits, Tier};

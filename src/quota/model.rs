@@ -21,6 +21,10 @@ use crate::scenario::{Provisioning, Scenario};
 use crate::time::SimDuration;
 use serde::Serialize;
 
+/// Devices one subscription can hold: 10 DPS instances × 1M registrations (reference §4c); its
+/// 50 hubs × 1M devices (§4a) hold more.
+pub const MAX_DEVICES_PER_STAMP: u64 = 10 * crate::quota::limits::dps::REGISTRATIONS_PER_INSTANCE;
+
 /// Fractions of the fleet the summary reports.
 pub const QUANTILES: [(&str, f64); 4] =
     [("t50", 0.50), ("t90", 0.90), ("t99", 0.99), ("t100", 1.0)];
@@ -55,6 +59,10 @@ pub struct Demand {
     pub dps_lookup: u64,
     /// Must register (and poll) through DPS.
     pub dps_register: u64,
+    /// Of those, devices that were already registered and register again anyway (provisioning
+    /// on every boot, or no cached assignment and no status lookup): load a lookup or a cache
+    /// would have saved.
+    pub dps_register_avoidable: u64,
     /// Never come back.
     pub dead: u64,
 }
@@ -89,8 +97,75 @@ pub struct ModelReport {
     pub demand: Demand,
     pub capacity: Capacity,
     pub daily_quota: DailyQuota,
+    /// Where demand meets each limit: when a backlog first forms and how deep it gets.
+    pub stages: Vec<StagePressure>,
+    /// The most devices that can be online at each time: `[t_s, devices]`, at most ~200 points.
+    pub best_curve: Vec<[f64; 2]>,
+    /// Independent DPS + hub deployments this fleet needs: one subscription holds at most 10
+    /// DPS instances of 1M registrations each (reference §4c) and 50 hubs of 1M devices
+    /// (§4a), so past 10M devices the fleet must be split into stamps.
+    pub stamps_needed: u64,
     /// One sentence a planner can act on.
     pub verdict: String,
+}
+
+/// How one limited stage copes with its demand, assuming every stage before it is as fast as
+/// its own limits allow.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StagePressure {
+    /// `dps.registrations`, `dps.operations`, `hub.connects` or `hub.d2c` (first messages).
+    pub stage: String,
+    pub capacity_per_s: f64,
+    /// Requests the stage must serve at least (first attempts, no retries).
+    pub demand: f64,
+    /// When arrivals first outrun the limit (a backlog forms and devices start to see 429s);
+    /// null if they never do.
+    pub throttle_onset_s: Option<f64>,
+    /// The deepest backlog: requests waiting for the limit at once.
+    pub peak_backlog: f64,
+    pub peak_backlog_at_s: Option<f64>,
+}
+
+/// Backlog between cumulative arrivals `a` and what a limit lets through, `out`.
+fn pressure(grid: &Grid, stage: &str, capacity: f64, a: &[f64], out: &[f64]) -> StagePressure {
+    let mut onset = None;
+    let (mut peak, mut peak_at) = (0.0f64, None);
+    for k in 0..a.len() {
+        let backlog = a[k] - out[k];
+        if backlog > 0.5 && onset.is_none() {
+            onset = Some(grid.t(k));
+        }
+        if backlog > peak + 1e-9 {
+            peak = backlog;
+            peak_at = Some(grid.t(k));
+        }
+    }
+    StagePressure {
+        stage: stage.to_string(),
+        capacity_per_s: capacity,
+        demand: a.last().copied().unwrap_or(0.0),
+        throttle_onset_s: onset,
+        peak_backlog: peak.round(),
+        peak_backlog_at_s: peak_at,
+    }
+}
+
+/// At most `max` points of a cumulative curve, always keeping its last change.
+fn downsample(grid: &Grid, curve: &[f64], max: usize) -> Vec<[f64; 2]> {
+    let last = curve
+        .iter()
+        .rposition(|&c| c < curve.last().copied().unwrap_or(0.0))
+        .map_or(0, |k| k + 1);
+    let end = (last + 1).min(curve.len());
+    let every = end.div_ceil(max.max(1)).max(1);
+    let mut pts: Vec<[f64; 2]> = (0..end)
+        .step_by(every)
+        .map(|k| [grid.t(k), curve[k].round()])
+        .collect();
+    if end > 0 && pts.last().map(|p| p[0]) != Some(grid.t(end - 1)) {
+        pts.push([grid.t(end - 1), curve[end - 1].round()]);
+    }
+    pts
 }
 
 /// Cumulative counts on a time grid.
@@ -210,6 +285,9 @@ pub fn analyse(sc: &Scenario) -> ModelReport {
             boot + after_lookup
         } else {
             demand.dps_register += 1;
+            if s.registered {
+                demand.dps_register_avoidable += 1;
+            }
             // A lookup that finds nothing answers after one DPS latency; then it registers.
             let t = if c.status_lookup { boot + lat } else { boot };
             reg_times[inst].push(t);
@@ -241,12 +319,20 @@ pub fn analyse(sc: &Scenario) -> ModelReport {
     let mut dps_both = zero.clone();
     let mut dps_reg_only = zero.clone();
     let mut dps_ops_only = zero.clone();
+    let mut reg_arrivals = zero.clone();
+    let mut reg_through = zero.clone();
+    let mut ops_demand = zero.clone();
     // Operations admitted since time 0: r·t + b.
     let ops: Vec<f64> = (0..grid.points).map(|k| or * grid.t(k) + ob).collect();
     for inst in 0..instances {
         let a_reg = cumulative(&grid, &reg_times[inst]);
         let a_look = cumulative(&grid, &look_times[inst]);
         let x_reg = token_bucket(&grid, &a_reg, rr, rb);
+        for k in 0..grid.points {
+            reg_arrivals[k] += a_reg[k];
+            reg_through[k] += x_reg[k];
+            ops_demand[k] += k_reg * a_reg[k] + k_look * a_look[k];
+        }
         for k in 0..grid.points {
             // Most devices through DPS by t_k given an operations budget: lookups are cheaper,
             // so spend the budget on them first.
@@ -294,7 +380,51 @@ pub fn analyse(sc: &Scenario) -> ModelReport {
             .collect();
         cumulative(&grid, &all)
     };
-    let combined = bounds(&grid, &online_curve(&dps_both, true), n, &earliest);
+    let best = online_curve(&dps_both, true);
+    let combined = bounds(&grid, &best, n, &earliest);
+    let hub_arrivals: Vec<f64> = {
+        let shifted = shift(&grid, &dps_both, shift_dps);
+        a_hub_only
+            .iter()
+            .zip(&shifted)
+            .map(|(a, b)| a + b)
+            .collect()
+    };
+    let d2c_rate = sc.hub.limits.d2c_per_s * sc.hub.count as f64;
+    let d2c_b = burst(sc.hub.limits.d2c_per_s, sc.hub.limits.burst) * sc.hub.count as f64;
+    let ops_total_rate = or * instances as f64;
+    let ops_total_b = ob * instances as f64;
+    let stages = vec![
+        pressure(
+            &grid,
+            "dps.registrations",
+            rr * instances as f64,
+            &reg_arrivals,
+            &reg_through,
+        ),
+        pressure(
+            &grid,
+            "dps.operations",
+            ops_total_rate,
+            &ops_demand,
+            &token_bucket(&grid, &ops_demand, ops_total_rate, ops_total_b),
+        ),
+        pressure(
+            &grid,
+            "hub.connects",
+            hub_rate,
+            &hub_arrivals,
+            &token_bucket(&grid, &hub_arrivals, hub_rate, hub_b),
+        ),
+        pressure(
+            &grid,
+            "hub.d2c",
+            d2c_rate,
+            &best,
+            &token_bucket(&grid, &best, d2c_rate, d2c_b),
+        ),
+    ];
+    let best_curve = downsample(&grid, &best, 200);
     let by_stage = vec![
         (
             "arrival".to_string(),
@@ -338,6 +468,9 @@ pub fn analyse(sc: &Scenario) -> ModelReport {
         demand,
         capacity,
         daily_quota,
+        stages,
+        best_curve,
+        stamps_needed: n.div_ceil(MAX_DEVICES_PER_STAMP),
         verdict,
     }
 }

@@ -8,7 +8,14 @@
 //!   `histograms.hlog` from the [`crate::metrics::Recorder`], atomically (a temporary sibling
 //!   directory renamed into place). [`check_writable`] runs the same checks before a run starts.
 
+pub mod compare;
+pub mod condition;
+pub mod gate;
+pub mod junit;
+pub mod metric;
+pub mod page;
 pub mod run_info;
+pub mod slo;
 pub mod summary;
 pub mod terminal;
 pub mod write;

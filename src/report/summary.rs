@@ -38,6 +38,10 @@ pub struct Summary {
     pub model: serde_json::Value,
     /// SLO verdicts (`{metric, condition, measured, pass}`).
     pub slo: Vec<serde_json::Value>,
+    /// The scenario's `[compare]` tolerances (metric path → tolerance as written), which
+    /// `fleetsim compare` applies to this run; absent when the scenario has none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub compare: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -205,6 +209,11 @@ impl Summary {
             },
             model,
             slo: Vec::new(),
+            compare: scenario
+                .compare
+                .iter()
+                .map(|t| (t.metric.clone(), t.text.clone()))
+                .collect(),
         }
     }
 
@@ -265,6 +274,8 @@ pub(crate) mod tests {
                 telemetry_latency: Dist::ZERO,
                 limits: HubLimits::published(Tier::S1, 1),
             },
+            slo: Vec::new(),
+            compare: Vec::new(),
             spec: Default::default(),
         }
     }

@@ -109,6 +109,15 @@ pub fn render(
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "  model: {}", model.verdict);
+    if let Some(w) = summary.model.get("waste").and_then(|w| w.as_array()) {
+        for m in w
+            .iter()
+            .filter_map(|x| x.get("message"))
+            .filter_map(|m| m.as_str())
+        {
+            let _ = writeln!(o, "  waste: {m}");
+        }
+    }
     let q = &model.daily_quota;
     let quota = match q.hours_until_spent {
         Some(h) => format!("spent after {h:.1} h of steady telemetry"),
@@ -121,5 +130,6 @@ pub fn render(
         thousands(q.messages_per_day)
     );
     let _ = writeln!(o, "  results: {}", dir.display());
+    let _ = writeln!(o, "  report:  {}", dir.join("report.html").display());
     o
 }

@@ -14,12 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The files of a results directory (format 1), in the order they are written.
-pub const FILES: [&str; 5] = [
+pub const FILES: [&str; 7] = [
     "summary.json",
     "run.json",
     "timeline.csv",
     "latency.csv",
     "histograms.hlog",
+    "report.html",
+    "report.md",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +134,8 @@ pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
 }
 
 /// Write the results directory `dir` (absent or empty): `summary.json`, `run.json`,
-/// `timeline.csv`, `latency.csv`, `histograms.hlog`. Call [`Recorder::finish`] first.
+/// `timeline.csv`, `latency.csv`, `histograms.hlog`, and `report.html` + `report.md` rendered
+/// from them. Call [`Recorder::finish`] first.
 pub fn write_results(
     dir: &Path,
     summary: &Summary,
@@ -180,7 +183,13 @@ fn write_files(
     write_file(&tmp.join("timeline.csv"), |w| write_timeline(w, recorder))?;
     write_file(&tmp.join("latency.csv"), |w| write_latency(w, recorder))?;
     let hlog = tmp.join("histograms.hlog");
-    write_file(&hlog, |w| write_hlog(w, summary, recorder))
+    write_file(&hlog, |w| write_hlog(w, summary, recorder))?;
+    // report.html and report.md, rendered from the files just written: the same path
+    // `fleetsim report DIR` takes, so both give the same bytes.
+    super::page::write_reports_for_run(tmp).map_err(|e| ReportError::Encode {
+        path: tmp.join(super::page::HTML_FILE),
+        message: e.to_string(),
+    })
 }
 
 fn write_file(
@@ -347,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn writes_all_five_files_and_leaves_no_tmp_dir() {
+    fn writes_every_file_and_leaves_no_tmp_dir() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("run-1");
         write(&dir).unwrap();

@@ -458,6 +458,9 @@ pub fn schema_keys() -> Vec<String> {
     if let Ok(v) = serde_json::to_value(&spec) {
         collect_keys(&v, "", &mut out);
     }
+    // Tables whose keys are metric paths (summary.json's, not the scenario's); empty, they
+    // are not serialised.
+    out.extend(["slo".to_string(), "compare".to_string()]);
     out
 }
 

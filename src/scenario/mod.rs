@@ -36,6 +36,10 @@ pub struct Scenario {
     pub arrival: Arrival,
     pub dps: Dps,
     pub hub: Hub,
+    /// `[slo]`: conditions `fleetsim run` checks on the results, in key order.
+    pub slo: Vec<crate::report::metric::Slo>,
+    /// `[compare]`: per-metric tolerances for `fleetsim compare`, recorded in summary.json.
+    pub compare: Vec<crate::report::compare::Tolerance>,
     /// The effective spec (after `--set`), kept for hashing and echoing into results.
     pub spec: ScenarioSpec,
 }

@@ -18,40 +18,59 @@ pub struct KeyPath(pub Vec<Seg>);
 
 impl KeyPath {
     /// Parses `a.b[1].c`. A purely numeric dotted segment (`a.b.1.c`) is also read as an
-    /// index, as `--set` allows; key paths produced by validation only use brackets.
+    /// index, as `--set` allows; key paths produced by validation only use brackets. A segment
+    /// in double quotes is one key even if it holds dots (`slo."online.t99"`), as in TOML.
     pub fn parse(s: &str) -> Result<KeyPath, String> {
         let mut segs = Vec::new();
         if s.trim().is_empty() {
             return Ok(KeyPath(segs));
         }
-        for part in s.split('.') {
-            let part = part.trim();
-            let (name, mut rest) = match part.find('[') {
-                Some(i) => (&part[..i], &part[i..]),
-                None => (part, ""),
+        let mut rest = s;
+        loop {
+            let part = rest.trim_start();
+            let (name, quoted, mut after) = match part.strip_prefix('"') {
+                Some(q) => {
+                    let close = q
+                        .find('"')
+                        .ok_or_else(|| format!("`{s}`: `\"` without a closing `\"`"))?;
+                    (&q[..close], true, q[close + 1..].trim_start())
+                }
+                None => {
+                    let end = part.find(['.', '[']).unwrap_or(part.len());
+                    (part[..end].trim(), false, &part[end..])
+                }
             };
-            if name.is_empty() && (rest.is_empty() || segs.is_empty()) {
+            if name.is_empty() && !quoted && (!after.starts_with('[') || segs.is_empty()) {
                 return Err(format!("`{s}` has an empty key segment"));
             }
-            if !name.is_empty() {
+            if !name.is_empty() || quoted {
                 segs.push(match name.parse::<usize>() {
-                    Ok(i) if !segs.is_empty() => Seg::Index(i),
+                    Ok(i) if !segs.is_empty() && !quoted => Seg::Index(i),
                     _ => Seg::Key(name.to_string()),
                 });
             }
-            while !rest.is_empty() {
-                let close = rest
+            while after.starts_with('[') {
+                let close = after
                     .find(']')
                     .ok_or_else(|| format!("`{s}`: `[` without a closing `]`"))?;
-                let idx = rest[1..close]
+                let idx = after[1..close]
                     .trim()
                     .parse::<usize>()
-                    .map_err(|_| format!("`{s}`: `{}` is not an array index", &rest[..=close]))?;
+                    .map_err(|_| format!("`{s}`: `{}` is not an array index", &after[..=close]))?;
                 segs.push(Seg::Index(idx));
-                rest = &rest[close + 1..];
-                if !rest.is_empty() && !rest.starts_with('[') {
+                after = &after[close + 1..];
+                if !after.is_empty()
+                    && !after.starts_with('[')
+                    && !after.trim_start().starts_with('.')
+                {
                     return Err(format!("`{s}`: expected `.` or `[` after `]`"));
                 }
+                after = after.trim_start();
+            }
+            match after.strip_prefix('.') {
+                Some(next) => rest = next,
+                None if after.trim().is_empty() => break,
+                None => return Err(format!("`{s}`: expected `.` after `\"{name}\"`")),
             }
         }
         Ok(KeyPath(segs))
@@ -101,8 +120,20 @@ impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, s) in self.0.iter().enumerate() {
             match s {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    // A key that is not a TOML bare key is quoted, as TOML writes it.
+                    let bare = !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if bare {
+                        f.write_str(k)?;
+                    } else {
+                        write!(f, "\"{k}\"")?;
+                    }
+                }
                 Seg::Index(n) => write!(f, "[{n}]")?,
             }
         }
@@ -308,6 +339,20 @@ mod tests {
         assert!(KeyPath::parse("a[x]").is_err());
         assert!(KeyPath::parse("a[1").is_err());
         assert!(KeyPath::parse("").unwrap().is_empty());
+        // Quoted keys hold dots, and print quoted.
+        let q = KeyPath::parse("slo.\"online.t99\"").unwrap();
+        assert_eq!(q.0, [Seg::Key("slo".into()), Seg::Key("online.t99".into())]);
+        assert_eq!(q.to_string(), "slo.\"online.t99\"");
+        let q = KeyPath::parse("slo.\"hub.connect\".rate[1]").unwrap();
+        assert_eq!(q.to_string(), "slo.\"hub.connect\".rate[1]");
+        assert_eq!(
+            KeyPath::parse("a.\"1\"").unwrap().0[1],
+            Seg::Key("1".into())
+        );
+        assert!(KeyPath::parse("a.\"b").is_err());
+        assert!(KeyPath::parse("a.\"b\"c").is_err());
+        assert!(KeyPath::parse("a.").is_err());
+        assert!(KeyPath::parse(".a").is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 mod arrival;
 mod fleet;
+mod gates;
 
 pub use fleet::parse_id_pattern;
 
@@ -136,6 +137,8 @@ pub fn resolve(spec: ScenarioSpec, origin_stem: &str) -> Res<Scenario> {
     let dps = dps(&spec.dps)?;
     let hub = hub(&spec.hub)?;
     capacity(&fleet, &dps, &hub)?;
+    let slo = gates::slo(&spec.slo)?;
+    let compare = gates::compare(&spec.compare)?;
     Ok(Scenario {
         name,
         description,
@@ -147,15 +150,20 @@ pub fn resolve(spec: ScenarioSpec, origin_stem: &str) -> Res<Scenario> {
         arrival,
         dps,
         hub,
+        slo,
+        compare,
         spec,
     })
 }
 
 /// Hex SHA-256 (first 16 digits) of the effective spec as JSON, with `run.seed` cleared so
-/// runs of one scenario under different seeds share a hash.
+/// runs of one scenario under different seeds share a hash, and `[slo]` and `[compare]`
+/// cleared because they judge a run without changing it.
 pub fn spec_hash(spec: &ScenarioSpec) -> String {
     let mut s = spec.clone();
     s.run.seed = None;
+    s.slo.clear();
+    s.compare.clear();
     let json = serde_json::to_string(&s).unwrap_or_default();
     Sha256::digest(json.as_bytes())
         .iter()

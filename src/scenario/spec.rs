@@ -26,6 +26,14 @@ pub struct ScenarioSpec {
     pub dps: DpsSpec,
     #[serde(default)]
     pub hub: HubSpec,
+    /// `[slo]`: metric path → condition, e.g. `"online.t99" = "< 30m"`. `fleetsim run` checks
+    /// each one and exits 1 if any fails. Not part of the scenario hash.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub slo: toml::Table,
+    /// `[compare]`: metric path → how much worse `fleetsim compare` lets it get than the
+    /// baseline, e.g. `"online.t99" = "25%"`. Not part of the scenario hash.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub compare: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]

@@ -108,6 +108,18 @@ impl DpsModel {
         Some(hub)
     }
 
+    /// Adds one unregistered device and returns its index: the mock server learns devices by
+    /// registration id as they connect, rather than from a fleet size.
+    pub fn add_device(&mut self) -> u32 {
+        self.devices.push(DeviceRecord {
+            hub: NO_HUB,
+            op_hub: NO_HUB,
+            op_ready: 0,
+            poll_tat: 0.0,
+        });
+        (self.devices.len() - 1) as u32
+    }
+
     /// Hints the CPU to load a device's record (the engine calls this a few events ahead).
     #[inline]
     pub fn prefetch(&self, device: u32) {

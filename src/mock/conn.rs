@@ -1,0 +1,875 @@
+//! One client connection: CONNECT, authentication, then DPS or Hub requests mapped onto the
+//! service models. Every byte is hostile: a malformed packet, an oversized length, a packet
+//! before CONNECT or a QoS 2 PUBLISH closes this connection (and is counted); nothing here
+//! unwraps network data.
+
+use super::state::Shared;
+use super::stats::Stats;
+use crate::protocol::dps::{self as pdps, DeviceRegistration, DpsRequest, DpsUsername};
+use crate::protocol::hub::{self as phub, HubRequest, HubUsername};
+use crate::protocol::sas;
+use crate::service::{Answer, HubId, Refusal, Request};
+use crate::time::SimDuration;
+use bytes::BytesMut;
+use rumqttc::mqttbytes::v4::{
+    ConnAck, Connect, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode,
+    UnsubAck,
+};
+use rumqttc::mqttbytes::{Error as CodecError, QoS};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::oneshot;
+use tokio::time::{Duration, Instant, sleep_until, timeout};
+
+/// Largest packet accepted: IoT Hub's 256 KB D2C message plus topic and headers (reference
+/// §2b; DPS allows 96 KB, §4c).
+pub const MAX_PACKET: usize = 256 * 1024 + 4096;
+/// Replies queued on one connection (delayed PUBACKs, DPS answers) before it is closed: a
+/// client that far ahead of its acknowledgements has overrun any backlog.
+const MAX_PENDING: usize = 4096;
+/// The hub's keep-alive timeout is 1.5 × the client's, capped at 1767 s (reference §2f).
+const MAX_IDLE: Duration = Duration::from_secs(1767);
+
+/// Which usernames a listener accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Both,
+    Dps,
+    Hub,
+}
+
+/// Why a connection ended (for counting).
+enum End {
+    Closed,
+    Malformed,
+    Idle,
+    Kicked,
+    Throttled,
+}
+
+enum Session {
+    Dps {
+        registration_id: String,
+        device: u32,
+        qos: Option<QoS>,
+    },
+    Hub {
+        device_id: String,
+        hub: HubId,
+        conn_id: u64,
+        filters: Vec<String>,
+        twin_qos: Option<QoS>,
+        kick: oneshot::Receiver<()>,
+    },
+}
+
+struct Conn<S> {
+    io: S,
+    shared: Arc<Shared>,
+    buf: BytesMut,
+    out: BytesMut,
+    /// Replies due later: (due, sequence) → packet.
+    pending: BinaryHeap<Reverse<(Instant, u64, PacketBox)>>,
+    seq: u64,
+    pkid: u16,
+}
+
+/// A packet in the pending heap, ordered by nothing (the (due, seq) pair decides).
+struct PacketBox(Packet);
+impl PartialEq for PacketBox {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for PacketBox {}
+impl PartialOrd for PacketBox {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for PacketBox {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// Serves one accepted connection to its end.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(io: S, shared: Arc<Shared>, role: Role) {
+    let mut c = Conn {
+        io,
+        shared: shared.clone(),
+        buf: BytesMut::new(),
+        out: BytesMut::new(),
+        pending: BinaryHeap::new(),
+        seq: 0,
+        pkid: 0,
+    };
+    let end = c.run(role).await;
+    let st = &shared.stats;
+    match end {
+        End::Malformed => Stats::inc(&st.malformed),
+        End::Idle => Stats::inc(&st.idle_timeouts),
+        End::Kicked => Stats::inc(&st.kicked),
+        End::Throttled => Stats::inc(&st.telemetry_closed),
+        End::Closed => {}
+    }
+    let _ = c.io.shutdown().await;
+}
+
+fn delay(after: SimDuration) -> Duration {
+    Duration::from_micros(after.as_micros())
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    /// One packet out of the buffer, if a whole one is there.
+    fn parse(&mut self) -> Result<Option<Packet>, End> {
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        match Packet::read(&mut self.buf, MAX_PACKET) {
+            Ok(p) => Ok(Some(p)),
+            Err(CodecError::InsufficientBytes(_)) => Ok(None),
+            Err(_) => Err(End::Malformed),
+        }
+    }
+
+    async fn fill(&mut self) -> Result<(), End> {
+        // Small reads keep an idle connection's buffer small; a big packet grows it.
+        self.buf.reserve(256);
+        match self.io.read_buf(&mut self.buf).await {
+            Ok(0) | Err(_) => Err(End::Closed),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    fn write(&mut self, p: &Packet) {
+        // Our own packets are well-formed and within MAX_PACKET; a failure drops the packet.
+        let _ = p.write(&mut self.out, MAX_PACKET);
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let r = self.io.write_all(&self.out).await;
+        // An idle connection holds no write buffer (the ≤ 4 KiB per idle connection budget).
+        self.out = BytesMut::new();
+        r.map_err(|_| End::Closed)
+    }
+
+    fn later(&mut self, after: SimDuration, p: Packet) -> Result<(), End> {
+        if self.pending.len() >= MAX_PENDING {
+            return Err(End::Throttled);
+        }
+        self.seq += 1;
+        self.pending.push(Reverse((
+            Instant::now() + delay(after),
+            self.seq,
+            PacketBox(p),
+        )));
+        Ok(())
+    }
+
+    fn next_pkid(&mut self) -> u16 {
+        self.pkid = self.pkid.wrapping_add(1).max(1);
+        self.pkid
+    }
+
+    fn publish(&mut self, qos: QoS, topic: String, body: Vec<u8>) -> Packet {
+        let mut p = Publish::new(topic, qos, body);
+        if qos != QoS::AtMostOnce {
+            p.pkid = self.next_pkid();
+        }
+        Packet::Publish(p)
+    }
+
+    async fn connack(&mut self, code: ConnectReturnCode) {
+        self.write(&Packet::ConnAck(ConnAck::new(code, false)));
+        let _ = self.flush().await;
+    }
+
+    /// Reads the first packet, refusing anything but CONNECT as soon as its first byte shows
+    /// (garbage such as an HTTP request is closed at once, not after the timeout).
+    async fn read_connect(&mut self) -> Result<Packet, End> {
+        loop {
+            if let Some(&b) = self.buf.first()
+                && b != 0x10
+            {
+                return Err(End::Malformed);
+            }
+            if let Some(p) = self.parse()? {
+                return Ok(p);
+            }
+            self.fill().await?;
+        }
+    }
+
+    async fn run(&mut self, role: Role) -> End {
+        let first = match timeout(self.shared.cfg.connect_timeout, self.read_connect()).await {
+            Err(_) => return End::Idle,
+            Ok(Err(e)) => return e,
+            Ok(Ok(Packet::Connect(c))) => c,
+            // Anything before CONNECT is a protocol violation (MQTT 3.1.1 §3.1).
+            Ok(Ok(_)) => return End::Malformed,
+        };
+        let keep_alive = first.keep_alive;
+        let mut session = match self.connect(first, role).await {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        self.write(&Packet::ConnAck(ConnAck::new(
+            ConnectReturnCode::Success,
+            false,
+        )));
+        if self.flush().await.is_err() {
+            return self.close(&session, End::Closed);
+        }
+        let idle = if keep_alive == 0 {
+            MAX_IDLE
+        } else {
+            Duration::from_millis(keep_alive as u64 * 1500).min(MAX_IDLE)
+        };
+        let end = self.serve_session(&mut session, idle).await;
+        self.close(&session, end)
+    }
+
+    fn close(&self, session: &Session, end: End) -> End {
+        if let Session::Hub {
+            device_id, conn_id, ..
+        } = session
+        {
+            let mut m = self.shared.lock();
+            if m.sessions
+                .get(device_id)
+                .is_some_and(|(id, _)| id == conn_id)
+            {
+                m.sessions.remove(device_id);
+            }
+        }
+        end
+    }
+
+    async fn serve_session(&mut self, s: &mut Session, idle: Duration) -> End {
+        let mut deadline = Instant::now() + idle;
+        loop {
+            // Handle every whole packet already buffered.
+            loop {
+                match self.parse() {
+                    Ok(Some(p)) => {
+                        if let Err(e) = self.handle(s, p) {
+                            if let End::Throttled = e {
+                                // Messages already queued were accepted: their PUBACKs still
+                                // go out at the limit rate, then the connection closes.
+                                self.drain().await;
+                            }
+                            let _ = self.flush().await;
+                            return e;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return e,
+                }
+            }
+            if self.flush().await.is_err() {
+                return End::Closed;
+            }
+            let due = self.pending.peek().map(|Reverse((t, _, _))| *t);
+            let kick = async {
+                match s {
+                    Session::Hub { kick, .. } => {
+                        let _ = kick.await;
+                    }
+                    Session::Dps { .. } => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = self.io.read_buf(&mut self.buf) => {
+                    match r {
+                        Ok(0) | Err(_) => return End::Closed,
+                        Ok(_) => deadline = Instant::now() + idle,
+                    }
+                }
+                _ = sleep_until(due.unwrap_or(deadline)), if due.is_some() => {
+                    let now = Instant::now();
+                    while let Some(Reverse((t, _, _))) = self.pending.peek() {
+                        if *t > now {
+                            break;
+                        }
+                        if let Some(Reverse((_, _, PacketBox(p)))) = self.pending.pop() {
+                            self.write(&p);
+                        }
+                    }
+                }
+                _ = kick => return End::Kicked,
+                _ = sleep_until(deadline) => return End::Idle,
+            }
+            if self.buf.is_empty() && self.buf.capacity() > 1024 {
+                // Give a big packet's buffer back: idle reads need little (≤ 4 KiB budget).
+                self.buf = BytesMut::with_capacity(128);
+            } else if self.buf.capacity() - self.buf.len() < 64 {
+                self.buf
+                    .reserve(if self.buf.is_empty() { 128 } else { 4096 });
+            }
+        }
+    }
+
+    /// Sends every pending reply at its due time, reading nothing more.
+    async fn drain(&mut self) {
+        while let Some(Reverse((t, _, _))) = self.pending.peek() {
+            sleep_until(*t).await;
+            if let Some(Reverse((_, _, PacketBox(p)))) = self.pending.pop() {
+                self.write(&p);
+            }
+            if self.flush().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Authenticates a CONNECT and opens a DPS or Hub session, or answers the refusal.
+    async fn connect(&mut self, c: Connect, role: Role) -> Result<Session, End> {
+        let st = &self.shared.stats;
+        if c.protocol != rumqttc::mqttbytes::Protocol::V4 {
+            self.connack(ConnectReturnCode::RefusedProtocolVersion)
+                .await;
+            return Err(End::Closed);
+        }
+        let (username, password) = match &c.login {
+            Some(l) => (l.username.as_str(), Some(l.password.as_str())),
+            None => ("", None),
+        };
+        if role != Role::Hub
+            && let Some(u) = DpsUsername::parse(username)
+        {
+            if u.id_scope != self.shared.cfg.id_scope {
+                Stats::inc(&st.auth_refused);
+                self.connack(ConnectReturnCode::NotAuthorized).await;
+                return Err(End::Closed);
+            }
+            let resource = sas::dps_resource(&u.id_scope, &u.registration_id);
+            if self
+                .shared
+                .authenticate(password, &resource, &u.registration_id)
+                .is_err()
+            {
+                Stats::inc(&st.auth_refused);
+                self.connack(ConnectReturnCode::NotAuthorized).await;
+                return Err(End::Closed);
+            }
+            let max = self.shared.cfg.max_devices;
+            let device = self.shared.lock().device_index(&u.registration_id, max);
+            let Some(device) = device else {
+                self.connack(ConnectReturnCode::ServiceUnavailable).await;
+                return Err(End::Closed);
+            };
+            Stats::inc(&st.dps_sessions);
+            return Ok(Session::Dps {
+                registration_id: u.registration_id,
+                device,
+                qos: None,
+            });
+        }
+        if role != Role::Dps
+            && let Some(u) = HubUsername::parse(username)
+        {
+            let resource = sas::hub_resource(&u.host, &u.device_id, u.module_id.as_deref());
+            if self
+                .shared
+                .authenticate(password, &resource, &u.device_id)
+                .is_err()
+            {
+                Stats::inc(&st.auth_refused);
+                self.connack(ConnectReturnCode::NotAuthorized).await;
+                return Err(End::Closed);
+            }
+            let now = self.shared.now();
+            let hubs = self.shared.cfg.scenario.hub.count;
+            let (hub, resp) = {
+                let mut m = self.shared.lock();
+                let hub = m.hub_of(&u.device_id, hubs);
+                (hub, m.hub.handle(Request::Connect { hub }, now))
+            };
+            match resp.answer {
+                Answer::Connected => {}
+                other => {
+                    if other == Answer::Refused(Refusal::QuotaExceeded) {
+                        Stats::inc(&st.quota_refused);
+                    } else {
+                        Stats::inc(&st.connect_throttled);
+                    }
+                    let code = connack_code(self.shared.cfg.throttle_connack);
+                    tokio::time::sleep(delay(resp.after)).await;
+                    self.connack(code).await;
+                    return Err(End::Closed);
+                }
+            }
+            // Traffic shaping queues the CONNECT (reference §4b): the CONNACK waits.
+            tokio::time::sleep(delay(resp.after)).await;
+            let conn_id = self.shared.next_conn.fetch_add(1, Relaxed);
+            let (tx, rx) = oneshot::channel();
+            // One connection per device id: the new one drops the old (reference §2a).
+            let old = self
+                .shared
+                .lock()
+                .sessions
+                .insert(u.device_id.clone(), (conn_id, tx));
+            if let Some((_, kick)) = old {
+                let _ = kick.send(());
+            }
+            Stats::inc(&st.hub_sessions);
+            return Ok(Session::Hub {
+                device_id: u.device_id,
+                hub,
+                conn_id,
+                filters: Vec::new(),
+                twin_qos: None,
+                kick: rx,
+            });
+        }
+        // Neither a DPS nor a hub username (reference §1b, §2a).
+        Stats::inc(&st.auth_refused);
+        self.connack(ConnectReturnCode::BadUserNamePassword).await;
+        Err(End::Closed)
+    }
+
+    /// One packet of an open session.
+    fn handle(&mut self, s: &mut Session, p: Packet) -> Result<(), End> {
+        match p {
+            Packet::PingReq => {
+                self.write(&Packet::PingResp);
+                Ok(())
+            }
+            Packet::Disconnect => Err(End::Closed),
+            // Acknowledgements of our QoS 1 replies: nothing to do (no redelivery).
+            Packet::PubAck(_) => Ok(()),
+            Packet::Subscribe(sub) => {
+                let codes = sub
+                    .filters
+                    .iter()
+                    .map(|f| self.subscribe(s, &f.path, f.qos))
+                    .collect();
+                self.write(&Packet::SubAck(SubAck::new(sub.pkid, codes)));
+                Ok(())
+            }
+            Packet::Unsubscribe(u) => {
+                if let Session::Hub {
+                    filters, twin_qos, ..
+                } = s
+                {
+                    for t in &u.topics {
+                        filters.retain(|f| f != t);
+                        if t == "$iothub/twin/res/#" {
+                            *twin_qos = None;
+                        }
+                    }
+                }
+                self.write(&Packet::UnsubAck(UnsubAck::new(u.pkid)));
+                Ok(())
+            }
+            Packet::Publish(p) => {
+                // A QoS 2 PUBLISH closes the connection (reference §2b); DPS alike.
+                if p.qos == QoS::ExactlyOnce {
+                    return Err(End::Malformed);
+                }
+                match s {
+                    Session::Dps { .. } => self.dps_publish(s, p),
+                    Session::Hub { .. } => self.hub_publish(s, p),
+                }
+            }
+            // CONNECT twice, or packets only a server sends, or QoS 2 flow: violations.
+            _ => Err(End::Malformed),
+        }
+    }
+
+    fn subscribe(&mut self, s: &mut Session, filter: &str, qos: QoS) -> SubscribeReasonCode {
+        // Both services grant QoS 2 as QoS 1 (reference §1a, §2c).
+        let granted = if qos == QoS::AtMostOnce {
+            QoS::AtMostOnce
+        } else {
+            QoS::AtLeastOnce
+        };
+        match s {
+            Session::Dps { qos: q, .. } => {
+                if filter == pdps::RESPONSE_FILTER {
+                    *q = Some(granted);
+                    SubscribeReasonCode::Success(granted)
+                } else {
+                    SubscribeReasonCode::Failure
+                }
+            }
+            Session::Hub {
+                device_id,
+                filters,
+                twin_qos,
+                ..
+            } => {
+                if !phub::accepts_filter(filter, device_id) {
+                    return SubscribeReasonCode::Failure;
+                }
+                if !filters.iter().any(|f| f == filter) {
+                    if filters.len() >= phub::MAX_SUBSCRIPTIONS {
+                        return SubscribeReasonCode::Failure;
+                    }
+                    filters.push(filter.to_string());
+                }
+                if filter == "$iothub/twin/res/#" {
+                    *twin_qos = Some(granted);
+                }
+                SubscribeReasonCode::Success(granted)
+            }
+        }
+    }
+
+    fn dps_publish(&mut self, s: &mut Session, p: Publish) -> Result<(), End> {
+        let Session::Dps {
+            registration_id,
+            device,
+            qos,
+        } = s
+        else {
+            return Err(End::Malformed);
+        };
+        let (registration_id, device, qos) = (registration_id.clone(), *device, *qos);
+        // DPS accepts only its documented topics (reference §1a).
+        let req = DpsRequest::parse(&p.topic).ok_or(End::Malformed)?;
+        if p.qos == QoS::AtLeastOnce {
+            self.write(&Packet::PubAck(PubAck::new(p.pkid)));
+        }
+        let shared = self.shared.clone();
+        let st = &shared.stats;
+        let now = self.shared.now();
+        let unix = self.shared.unix_micros();
+        let (rid, status, retry, body, after) = match req {
+            DpsRequest::Register { rid } => {
+                Stats::inc(&st.registers);
+                let body: Option<DeviceRegistration> = serde_json::from_slice(&p.payload).ok();
+                match body {
+                    Some(b) if b.registration_id == registration_id => {}
+                    _ => {
+                        let e = error_body(400004, "Bad register body or registrationId", unix);
+                        self.dps_reply(qos, 400, &rid, None, e, SimDuration::ZERO)?;
+                        return Ok(());
+                    }
+                }
+                let (resp, seq) = {
+                    let mut m = self.shared.lock();
+                    m.op_seq += 1;
+                    (m.dps.handle(device, Request::Register, now), m.op_seq)
+                };
+                let op = operation_id(device, seq);
+                match resp.answer {
+                    Answer::Accepted { retry_after_s } => {
+                        let b = pdps::OperationStatus {
+                            operation_id: op,
+                            status: "assigning".into(),
+                            registration_state: None,
+                        };
+                        (rid, 202, Some(retry_after_s), to_json(&b), resp.after)
+                    }
+                    Answer::Throttled { retry_after_s } => {
+                        Stats::inc(&st.registers_throttled);
+                        let e = error_body(429001, "Operations are being throttled", unix);
+                        (rid, 429, Some(retry_after_s), e, resp.after)
+                    }
+                    // The instance holds its maximum of registrations (reference §4c).
+                    _ => {
+                        let e = error_body(403010, "Registration limit reached", unix);
+                        (rid, 403, None, e, resp.after)
+                    }
+                }
+            }
+            DpsRequest::Poll { rid, operation_id } => {
+                Stats::inc(&st.polls);
+                if operation_device(&operation_id) != Some(device) {
+                    let e = error_body(404201, "Operation not found", unix);
+                    self.dps_reply(qos, 404, &rid, None, e, SimDuration::ZERO)?;
+                    return Ok(());
+                }
+                let resp = self.shared.lock().dps.handle(device, Request::Poll, now);
+                let state = |status: &str| pdps::RegistrationState {
+                    registration_id: registration_id.clone(),
+                    status: status.into(),
+                    ..Default::default()
+                };
+                match resp.answer {
+                    Answer::Assigning { retry_after_s } => {
+                        let b = pdps::OperationStatus {
+                            operation_id,
+                            status: "assigning".into(),
+                            registration_state: Some(state("assigning")),
+                        };
+                        (rid, 202, Some(retry_after_s), to_json(&b), resp.after)
+                    }
+                    Answer::Assigned { .. } => {
+                        Stats::inc(&st.assigned);
+                        let ts = pdps::timestamp(unix);
+                        let b = pdps::OperationStatus {
+                            operation_id,
+                            status: "assigned".into(),
+                            registration_state: Some(pdps::RegistrationState {
+                                created_date_time_utc: Some(ts.clone()),
+                                assigned_hub: Some(self.shared.cfg.hub_hostname.clone()),
+                                device_id: Some(registration_id.clone()),
+                                substatus: Some("initialAssignment".into()),
+                                last_updated_date_time_utc: Some(ts),
+                                etag: Some(format!("\"{:016x}\"", unix)),
+                                ..state("assigned")
+                            }),
+                        };
+                        (rid, 200, None, to_json(&b), resp.after)
+                    }
+                    Answer::Throttled { retry_after_s } => {
+                        Stats::inc(&st.polls_throttled);
+                        let e = error_body(429001, "Operations are being throttled", unix);
+                        (rid, 429, Some(retry_after_s), e, resp.after)
+                    }
+                    // No hub with room (reference §1d: 400208 no hub).
+                    _ => {
+                        let b = pdps::OperationStatus {
+                            operation_id,
+                            status: "failed".into(),
+                            registration_state: Some(pdps::RegistrationState {
+                                error_code: Some(400208),
+                                error_message: Some("No hub with room for the device".into()),
+                                ..state("failed")
+                            }),
+                        };
+                        (rid, 200, None, to_json(&b), resp.after)
+                    }
+                }
+            }
+        };
+        self.dps_reply(qos, status, &rid, retry, body, after)
+    }
+
+    fn dps_reply(
+        &mut self,
+        qos: Option<QoS>,
+        status: u16,
+        rid: &str,
+        retry_after: Option<u16>,
+        body: Vec<u8>,
+        after: SimDuration,
+    ) -> Result<(), End> {
+        // DPS delivers only to a subscribed client (reference §1c step 1).
+        let Some(qos) = qos else { return Ok(()) };
+        let p = self.publish(qos, pdps::response_topic(status, rid, retry_after), body);
+        self.later(after, p)
+    }
+
+    fn hub_publish(&mut self, s: &mut Session, p: Publish) -> Result<(), End> {
+        let Session::Hub {
+            device_id,
+            hub,
+            twin_qos,
+            ..
+        } = s
+        else {
+            return Err(End::Malformed);
+        };
+        let (hub, twin_qos) = (*hub, *twin_qos);
+        let shared = self.shared.clone();
+        let st = &shared.stats;
+        let now = self.shared.now();
+        // Fixed topics only; another device's topic is refused by closing (reference §2a).
+        match HubRequest::parse(&p.topic).ok_or(End::Malformed)? {
+            HubRequest::Telemetry { device_id: d } => {
+                if d != *device_id {
+                    return Err(End::Malformed);
+                }
+                Stats::inc(&st.telemetry);
+                let size = p.payload.len() as u32;
+                let resp = self
+                    .shared
+                    .lock()
+                    .hub
+                    .handle(Request::Telemetry { hub, size }, now);
+                match resp.answer {
+                    // Traffic shaping: the PUBACK waits its turn at the limit rate (reference §4b).
+                    Answer::Acked => {
+                        if p.qos == QoS::AtLeastOnce {
+                            self.later(resp.after, Packet::PubAck(PubAck::new(p.pkid)))?;
+                        }
+                        Ok(())
+                    }
+                    // Backlog full or daily quota spent: MQTT has no 429, the hub closes the
+                    // connection (reference §2g).
+                    _ => Err(End::Throttled),
+                }
+            }
+            HubRequest::TwinGet { rid } => {
+                self.ack(&p);
+                Stats::inc(&st.twin);
+                let mut m = self.shared.lock();
+                let (status, body) = if m.admit_twin(hub, false, now) {
+                    let t = m.twins.get(device_id.as_str());
+                    let mut reported = t.map(|t| t.reported.clone()).unwrap_or_default();
+                    reported.insert("$version".into(), t.map_or(1, |t| t.version.max(1)).into());
+                    let doc = serde_json::json!({
+                        "desired": {"$version": 1},
+                        "reported": reported,
+                    });
+                    (200, to_json(&doc))
+                } else {
+                    Stats::inc(&st.twin_throttled);
+                    (429, Vec::new())
+                };
+                drop(m);
+                self.twin_reply(twin_qos, status, &rid, None, body)
+            }
+            HubRequest::TwinPatch { rid } => {
+                self.ack(&p);
+                Stats::inc(&st.twin);
+                let patch: Option<serde_json::Map<String, serde_json::Value>> =
+                    serde_json::from_slice(&p.payload).ok();
+                let Some(patch) = patch else {
+                    return self.twin_reply(twin_qos, 400, &rid, None, Vec::new());
+                };
+                let mut m = self.shared.lock();
+                if !m.admit_twin(hub, true, now) {
+                    drop(m);
+                    Stats::inc(&st.twin_throttled);
+                    return self.twin_reply(twin_qos, 429, &rid, None, Vec::new());
+                }
+                let t = m.twins.entry(device_id.clone()).or_default();
+                merge(&mut t.reported, patch);
+                t.version = t.version.max(1) + 1;
+                let v = t.version;
+                drop(m);
+                self.twin_reply(twin_qos, 204, &rid, Some(v), Vec::new())
+            }
+        }
+    }
+
+    fn ack(&mut self, p: &Publish) {
+        if p.qos == QoS::AtLeastOnce {
+            self.write(&Packet::PubAck(PubAck::new(p.pkid)));
+        }
+    }
+
+    fn twin_reply(
+        &mut self,
+        qos: Option<QoS>,
+        status: u16,
+        rid: &str,
+        version: Option<u64>,
+        body: Vec<u8>,
+    ) -> Result<(), End> {
+        let Some(qos) = qos else { return Ok(()) };
+        let p = self.publish(qos, phub::twin_response_topic(status, rid, version), body);
+        self.write(&p);
+        Ok(())
+    }
+}
+
+/// A JSON merge patch: a null member deletes (reference §2d).
+fn merge(
+    doc: &mut serde_json::Map<String, serde_json::Value>,
+    patch: serde_json::Map<String, serde_json::Value>,
+) {
+    for (k, v) in patch {
+        if k.starts_with('$') {
+            continue;
+        }
+        match v {
+            serde_json::Value::Null => {
+                doc.remove(&k);
+            }
+            serde_json::Value::Object(o) => {
+                let e = doc
+                    .entry(k)
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if let serde_json::Value::Object(d) = e {
+                    merge(d, o);
+                } else {
+                    *e = serde_json::Value::Object(o);
+                }
+            }
+            v => {
+                doc.insert(k, v);
+            }
+        }
+    }
+}
+
+fn connack_code(code: u8) -> ConnectReturnCode {
+    match code {
+        1 => ConnectReturnCode::RefusedProtocolVersion,
+        2 => ConnectReturnCode::BadClientId,
+        4 => ConnectReturnCode::BadUserNamePassword,
+        5 => ConnectReturnCode::NotAuthorized,
+        _ => ConnectReturnCode::ServiceUnavailable,
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// An error body (reference §1d) as JSON bytes.
+fn error_body(code: u32, message: &str, unix_micros: u64) -> Vec<u8> {
+    to_json(&pdps::ErrorBody {
+        error_code: code,
+        tracking_id: format!("{unix_micros:016x}"),
+        message: message.into(),
+        timestamp_utc: pdps::timestamp(unix_micros),
+    })
+}
+
+/// `4.{device index:x}.{sequence:x}`: opaque to clients (reference: "any opaque string
+/// works"), and it tells the mock whose operation a poll asks about without storing it.
+fn operation_id(device: u32, seq: u64) -> String {
+    format!("4.{device:x}.{seq:016x}")
+}
+
+fn operation_device(op: &str) -> Option<u32> {
+    let mut it = op.split('.');
+    if it.next()? != "4" {
+        return None;
+    }
+    u32::from_str_radix(it.next()?, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_name_their_device() {
+        assert_eq!(operation_device(&operation_id(42, 7)), Some(42));
+        assert_eq!(operation_device("5.x.y"), None);
+        assert_eq!(operation_device("4.zz.1"), None);
+        assert_eq!(operation_device(""), None);
+    }
+
+    #[test]
+    fn twin_merge_patch() {
+        let mut d = serde_json::Map::new();
+        let p = |s: &str| serde_json::from_str(s).unwrap();
+        merge(&mut d, p(r#"{"a":1,"b":{"c":2,"d":3}}"#));
+        merge(&mut d, p(r#"{"a":null,"b":{"c":null,"e":4},"$version":9}"#));
+        assert_eq!(
+            serde_json::Value::Object(d),
+            serde_json::json!({"b":{"d":3,"e":4}})
+        );
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// The per-connection task's future is most of an idle connection's memory.
+    #[test]
+    fn connection_future_is_small() {
+        let shared = super::Shared::new(super::super::MockConfig::new(
+            crate::scenario::load_str("[scenario]\nname=\"x\"\n[fleet]\ndevices=1\n", "t", &[])
+                .unwrap(),
+        ));
+        let (a, _b) = tokio::io::duplex(64);
+        let f = super::serve(a, shared, super::Role::Both);
+        let n = std::mem::size_of_val(&f);
+        assert!(n < 2048, "{n} bytes");
+    }
+}

@@ -1,0 +1,158 @@
+//! Listeners and the accept loop. One task per connection; the accept loop never dies: an
+//! accept error (e.g. the open-file limit) is counted and slows it down for a moment.
+
+use super::conn::{self, Role};
+use super::state::{MockConfig, Shared};
+use super::stats::{Snapshot, Stats};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+/// Where to listen.
+#[derive(Clone, Copy, Debug)]
+pub enum Listen {
+    /// DPS and Hub on one listener; a connection is one or the other by its username.
+    Shared(SocketAddr),
+    Split {
+        dps: SocketAddr,
+        hub: SocketAddr,
+    },
+}
+
+/// A running mock. Dropping it does not stop it; call [`MockServer::shutdown`].
+pub struct MockServer {
+    pub dps_addr: SocketAddr,
+    pub hub_addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds with the deepest accept backlog the system allows: Linux clamps the value to
+/// `net.core.somaxconn`, so a connect burst is never dropped at the SYN queue (a shallow
+/// backlog makes every client wait the 1 s SYN retransmit timer).
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(somaxconn())
+}
+
+fn somaxconn() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096)
+        .clamp(128, 65535)
+}
+
+impl MockServer {
+    /// Binds the listeners and starts serving on the current tokio runtime.
+    pub async fn start(
+        cfg: MockConfig,
+        listen: Listen,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> io::Result<MockServer> {
+        let shared = Shared::new(cfg);
+        let (stop, stop_rx) = watch::channel(false);
+        let tls = tls.map(TlsAcceptor::from);
+        let mut tasks = Vec::new();
+        let (dps_addr, hub_addr) = match listen {
+            Listen::Shared(a) => {
+                let l = bind(a)?;
+                let a = l.local_addr()?;
+                tasks.push(spawn_accept(l, Role::Both, &shared, &tls, &stop_rx));
+                (a, a)
+            }
+            Listen::Split { dps, hub } => {
+                let (ld, lh) = (bind(dps)?, bind(hub)?);
+                let (a, b) = (ld.local_addr()?, lh.local_addr()?);
+                tasks.push(spawn_accept(ld, Role::Dps, &shared, &tls, &stop_rx));
+                tasks.push(spawn_accept(lh, Role::Hub, &shared, &tls, &stop_rx));
+                (a, b)
+            }
+        };
+        Ok(MockServer {
+            dps_addr,
+            hub_addr,
+            shared,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn stats(&self) -> Snapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stops accepting. Open connections end with the runtime.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn spawn_accept(
+    l: TcpListener,
+    role: Role,
+    shared: &Arc<Shared>,
+    tls: &Option<TlsAcceptor>,
+    stop: &watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let (shared, tls, mut stop) = (shared.clone(), tls.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                r = l.accept() => match r {
+                    Ok((sock, _)) => {
+                        let _ = sock.set_nodelay(true);
+                        Stats::inc(&shared.stats.accepted);
+                        tokio::spawn(run_one(sock, shared.clone(), tls.clone(), role));
+                    }
+                    Err(e) => {
+                        Stats::inc(&shared.stats.accept_errors);
+                        // Out of descriptors (EMFILE/ENFILE) or memory: back off so the loop
+                        // does not spin; anything else is the one connection's problem.
+                        let pause = match e.raw_os_error() {
+                            Some(23) | Some(24) | Some(12) | Some(105) => 50,
+                            _ => 1,
+                        };
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
+                    }
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
+async fn run_one(
+    sock: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+    role: Role,
+) {
+    Stats::inc(&shared.stats.open);
+    match tls {
+        None => conn::serve(sock, shared.clone(), role).await,
+        Some(acc) => {
+            let t = shared.cfg.connect_timeout;
+            match tokio::time::timeout(t, acc.accept(sock)).await {
+                Ok(Ok(s)) => conn::serve(s, shared.clone(), role).await,
+                _ => Stats::inc(&shared.stats.tls_failed),
+            }
+        }
+    }
+    Stats::dec(&shared.stats.open);
+}

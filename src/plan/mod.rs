@@ -1,0 +1,461 @@
+//! `fleetsim plan`: the cheapest configuration that meets the goals.
+//!
+//! The sweep's grid is first pruned with the analytic model — a configuration whose lower
+//! bound already misses a time goal cannot meet it, since no run beats its bound — then the
+//! survivors are confirmed with full virtual runs, cheapest first, in parallel on all cores.
+
+pub mod output;
+mod price;
+mod sweep;
+
+pub use price::Prices;
+pub use sweep::{Sweep, grid};
+
+use crate::engine::virtual_time::VirtualEngine;
+use crate::quota::lint::{Finding, lint};
+use crate::quota::model::{LowerBounds, analyse};
+use crate::report::Summary;
+use crate::report::metric::{CmpOp, Condition, Metric, Verdict, check, evaluate, split_slo};
+use crate::scenario::{ScenarioError, load_file};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// How many sweep points `plan` accepts without `--max-runs`.
+pub const DEFAULT_MAX_POINTS: usize = 500;
+/// Passing configurations reported after the recommended one.
+const RUNNER_UPS: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{}", .0.render())]
+    Scenario(#[from] ScenarioError),
+}
+
+/// One goal: a condition on a summary metric.
+#[derive(Clone, Debug)]
+pub struct Goal {
+    pub text: String,
+    pub metric: Metric,
+    pub condition: Condition,
+}
+
+impl Goal {
+    pub fn parse(text: &str) -> Result<Goal, PlanError> {
+        let bad = |e: crate::report::metric::MetricError| {
+            PlanError::Usage(format!("--goal '{text}': {}", e.render()))
+        };
+        let (path, condition) = split_slo(text).map_err(bad)?;
+        let metric = check(&path, &condition).map_err(bad)?;
+        Ok(Goal {
+            text: text.trim().to_string(),
+            metric,
+            condition,
+        })
+    }
+
+    /// Whether the model's lower bounds already rule the goal out: only for an upper limit on an
+    /// `online.*` time, which a run can only make later.
+    fn ruled_out(&self, bounds: &LowerBounds) -> Option<String> {
+        let q = self
+            .metric
+            .canonical
+            .strip_prefix("online.")?
+            .strip_suffix("_s")?;
+        if !matches!(self.condition.op, CmpOp::Lt | CmpOp::Le) {
+            return None;
+        }
+        let threshold = self.condition.threshold(&self.metric).ok()?;
+        match bounds.get(q) {
+            None => Some(format!(
+                "{}: the model says never (devices that never return)",
+                self.text
+            )),
+            Some(b) if !self.condition.op.holds(b, threshold) => Some(format!(
+                "{}: the lower bound is already {}",
+                self.text,
+                self.metric.unit.format(b)
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The scenario does not validate with these settings.
+    Invalid,
+    /// The model rules it out without a run.
+    Pruned,
+    Passed,
+    Failed,
+    /// Not run: a cheaper configuration already passed.
+    NotRun,
+}
+
+/// One point of the sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct Configuration {
+    /// `key = value` pairs to pass back as `--set`.
+    pub settings: Vec<(String, String)>,
+    pub status: Status,
+    /// Why it was invalid or pruned, or which goals failed.
+    pub reason: Option<String>,
+    /// Hub units × price per unit-month (see [`Prices`]).
+    pub cost_per_month: Option<f64>,
+    pub bottleneck: Option<String>,
+    pub lower_bound_s: Option<LowerBounds>,
+    /// Measured `online.t*_s` of a confirming run.
+    pub measured_s: Option<LowerBounds>,
+    pub verdicts: Vec<Verdict>,
+    #[serde(skip)]
+    pub summary: Option<Summary>,
+    /// DPS instances, hubs, units: the tie-break between configurations of equal price
+    /// (instances cost nothing a month, but fewer is simpler).
+    #[serde(skip)]
+    size: (u32, u32, u32),
+}
+
+/// What a lint finding cost in this scenario: the run with its fix beside the run without.
+#[derive(Clone, Debug, Serialize)]
+pub struct LintCost {
+    pub rule: &'static str,
+    pub classes: Vec<String>,
+    pub message: String,
+    pub fix: Vec<String>,
+    pub t99_s: Option<f64>,
+    pub t99_s_fixed: Option<f64>,
+    pub registrations: u64,
+    pub registrations_fixed: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub scenario: String,
+    pub goals: Vec<String>,
+    pub sweeps: Vec<Sweep>,
+    pub prices: Prices,
+    pub configurations: Vec<Configuration>,
+    /// Index into `configurations`.
+    pub recommended: Option<usize>,
+    pub runner_ups: Vec<usize>,
+    /// With no recommendation: the goal that failed closest, and where.
+    pub closest: Option<String>,
+    pub lint: Vec<LintCost>,
+    pub runs: usize,
+}
+
+pub struct PlanRequest<'a> {
+    pub scenario: &'a Path,
+    pub sets: Vec<String>,
+    pub goals: Vec<Goal>,
+    pub sweeps: Vec<Sweep>,
+    pub max_runs: Option<usize>,
+    pub prices: Prices,
+    /// Also measure what each lint finding costs (one run per rule).
+    pub lint_costs: bool,
+    pub workers: usize,
+}
+
+/// Loads the base scenario with `extra` settings on top of the request's `--set`s.
+fn load_with(
+    req: &PlanRequest<'_>,
+    extra: &[(String, String)],
+) -> Result<crate::scenario::Scenario, ScenarioError> {
+    let mut sets = req.sets.clone();
+    sets.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
+    load_file(req.scenario, &sets)
+}
+
+/// Runs a scenario on the virtual engine and returns its summary as JSON.
+fn confirm(sc: &crate::scenario::Scenario, stop: &AtomicBool) -> Summary {
+    let model = serde_json::to_value(analyse(sc)).expect("the model serialises");
+    let r = VirtualEngine::new(sc).run(|_| {}, stop);
+    Summary::build(sc, "virtual", &r.recorder, r.stop.name(), r.end, model)
+}
+
+fn measured(s: &Summary) -> LowerBounds {
+    LowerBounds {
+        t50: s.online.t50_s,
+        t90: s.online.t90_s,
+        t99: s.online.t99_s,
+        t100: s.online.t100_s,
+    }
+}
+
+/// Runs `jobs` on up to `workers` threads; results come back in input order.
+fn parallel<T: Send, R: Send>(jobs: Vec<T>, workers: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let n = jobs.len();
+    let jobs: Vec<Mutex<Option<T>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..workers.clamp(1, n.max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let job = jobs[i]
+                        .lock()
+                        .expect("not poisoned")
+                        .take()
+                        .expect("taken once");
+                    let r = f(job);
+                    *results[i].lock().expect("not poisoned") = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("not poisoned")
+                .expect("every job ran")
+        })
+        .collect()
+}
+
+pub fn plan(
+    req: &PlanRequest<'_>,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&str),
+) -> Result<Plan, PlanError> {
+    let base = load_with(req, &[])?;
+    let points = grid(&req.sweeps);
+    let limit = req.max_runs.unwrap_or(DEFAULT_MAX_POINTS);
+    if points.len() > limit {
+        return Err(PlanError::Usage(format!(
+            "the sweep has {} points, more than {limit}; narrow the ranges or pass --max-runs {}",
+            points.len(),
+            points.len()
+        )));
+    }
+    // Keys must exist: a key the scenario schema does not know fails on the first point.
+    if let Some(first) = points.first() {
+        if let Err(e) = load_with(req, first) {
+            if e.message.contains("unknown key") {
+                return Err(e.into());
+            }
+        }
+    }
+    progress(&format!(
+        "{} configurations: checking each against the model",
+        points.len()
+    ));
+    let mut configs: Vec<Configuration> = points
+        .into_iter()
+        .map(|settings| {
+            let mut c = Configuration {
+                settings,
+                status: Status::NotRun,
+                reason: None,
+                cost_per_month: None,
+                bottleneck: None,
+                lower_bound_s: None,
+                measured_s: None,
+                verdicts: Vec::new(),
+                summary: None,
+                size: (0, 0, 0),
+            };
+            match load_with(req, &c.settings) {
+                Err(e) => {
+                    c.status = Status::Invalid;
+                    c.reason = Some(format!("{}: {}", e.key, e.message));
+                }
+                Ok(sc) => {
+                    let m = analyse(&sc);
+                    c.cost_per_month = Some(req.prices.monthly(&sc));
+                    c.size = (sc.dps.instances, sc.hub.count, sc.hub.units);
+                    c.bottleneck = Some(m.bottleneck.clone());
+                    let why: Vec<String> = req
+                        .goals
+                        .iter()
+                        .filter_map(|g| g.ruled_out(&m.lower_bound_s))
+                        .collect();
+                    if !why.is_empty() {
+                        c.status = Status::Pruned;
+                        c.reason = Some(why.join("; "));
+                    }
+                    c.lower_bound_s = Some(m.lower_bound_s);
+                }
+            }
+            c
+        })
+        .collect();
+
+    // Cheapest first; among equals, the smallest.
+    let cheaper = |a: &Configuration, b: &Configuration| {
+        a.cost_per_month
+            .partial_cmp(&b.cost_per_month)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.size.cmp(&b.size))
+    };
+    let mut order: Vec<usize> = (0..configs.len())
+        .filter(|&i| configs[i].status == Status::NotRun)
+        .collect();
+    order.sort_by(|&a, &b| cheaper(&configs[a], &configs[b]));
+    let mut passed: Vec<usize> = Vec::new();
+    let mut runs = 0;
+    let workers = req.workers.max(1);
+    for batch in order.chunks(workers) {
+        if passed.len() > RUNNER_UPS || stop.load(Ordering::Relaxed) {
+            break;
+        }
+        progress(&format!(
+            "confirming {} configuration(s) with full runs ({} run so far)",
+            batch.len(),
+            runs
+        ));
+        let scenarios: Vec<_> = batch
+            .iter()
+            .map(|&i| load_with(req, &configs[i].settings).expect("validated above"))
+            .collect();
+        let summaries = parallel(scenarios, workers, |sc| confirm(&sc, stop));
+        runs += batch.len();
+        for (&i, s) in batch.iter().zip(summaries) {
+            let json = serde_json::to_value(&s).expect("a summary serialises");
+            let verdicts: Vec<Verdict> = req
+                .goals
+                .iter()
+                .map(|g| {
+                    evaluate(&json, &g.metric.path, &g.condition)
+                        .expect("goal checked against the schema")
+                })
+                .collect();
+            let c = &mut configs[i];
+            c.measured_s = Some(measured(&s));
+            let failed: Vec<&str> = verdicts
+                .iter()
+                .zip(&req.goals)
+                .filter(|(v, _)| !v.pass)
+                .map(|(_, g)| g.text.as_str())
+                .collect();
+            if failed.is_empty() {
+                c.status = Status::Passed;
+                passed.push(i);
+            } else {
+                c.status = Status::Failed;
+                c.reason = Some(format!("missed {}", failed.join(", ")));
+            }
+            c.verdicts = verdicts;
+            c.summary = Some(s);
+        }
+    }
+    passed.sort_by(|&a, &b| cheaper(&configs[a], &configs[b]));
+    let recommended = passed.first().copied();
+    let runner_ups = passed.iter().skip(1).take(RUNNER_UPS).copied().collect();
+    let closest = if recommended.is_none() {
+        closest_goal(&req.goals, &configs)
+    } else {
+        None
+    };
+
+    let lint = if req.lint_costs {
+        progress("measuring what each lint finding costs");
+        lint_costs(req, &base, workers, stop)?
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        scenario: base.name.clone(),
+        goals: req.goals.iter().map(|g| g.text.clone()).collect(),
+        sweeps: req.sweeps.clone(),
+        prices: req.prices.clone(),
+        configurations: configs,
+        recommended,
+        runner_ups,
+        closest,
+        lint,
+        runs,
+    })
+}
+
+/// With nothing passing: the goal that came closest, as measured (or bounded) ÷ threshold.
+fn closest_goal(goals: &[Goal], configs: &[Configuration]) -> Option<String> {
+    let mut best: Option<(f64, String)> = None;
+    for (gi, g) in goals.iter().enumerate() {
+        let threshold = g.condition.threshold(&g.metric).ok()?;
+        for c in configs {
+            let (value, how) = match (c.verdicts.get(gi), &c.lower_bound_s) {
+                (Some(v), _) => (v.measured, "measured"),
+                (None, Some(b)) => {
+                    let q = g
+                        .metric
+                        .canonical
+                        .strip_prefix("online.")
+                        .and_then(|q| q.strip_suffix("_s"));
+                    (q.and_then(|q| b.get(q)), "at best")
+                }
+                _ => continue,
+            };
+            let Some(v) = value else { continue };
+            let gap = if threshold.abs() > 0.0 {
+                (v / threshold - 1.0).abs()
+            } else {
+                v.abs()
+            };
+            let settings = c
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let text = format!(
+                "{} came closest with {settings}: {how} {}",
+                g.text,
+                g.metric.unit.format(v)
+            );
+            if best.as_ref().is_none_or(|(b, _)| gap < *b) {
+                best = Some((gap, text));
+            }
+        }
+    }
+    best.map(|(_, t)| t)
+}
+
+/// Runs the base scenario once as it is and once per lint rule with that rule's fixes.
+fn lint_costs(
+    req: &PlanRequest<'_>,
+    base: &crate::scenario::Scenario,
+    workers: usize,
+    stop: &AtomicBool,
+) -> Result<Vec<LintCost>, PlanError> {
+    let findings = lint(base);
+    let mut rules: Vec<(&'static str, Vec<Finding>)> = Vec::new();
+    for f in findings {
+        match rules.iter_mut().find(|(r, _)| *r == f.rule) {
+            Some((_, v)) => v.push(f),
+            None => rules.push((f.rule, vec![f])),
+        }
+    }
+    let mut scenarios = vec![base.clone()];
+    for (_, fs) in &rules {
+        let mut sets = req.sets.clone();
+        sets.extend(fs.iter().flat_map(|f| f.fix.iter().cloned()));
+        scenarios.push(load_file(req.scenario, &sets)?);
+    }
+    let summaries = parallel(scenarios, workers, |sc| confirm(&sc, stop));
+    let registrations = |s: &Summary| s.operations.get("dps.register").map_or(0, |o| o.ok);
+    let (before, fixed) = summaries.split_first().expect("the base run is first");
+    Ok(rules
+        .into_iter()
+        .zip(fixed)
+        .map(|((rule, fs), s)| LintCost {
+            rule,
+            classes: fs.iter().map(|f| f.class.clone()).collect(),
+            message: fs[0].message.clone(),
+            fix: fs.iter().flat_map(|f| f.fix.iter().cloned()).collect(),
+            t99_s: before.online.t99_s,
+            t99_s_fixed: s.online.t99_s,
+            registrations: registrations(before),
+            registrations_fixed: registrations(s),
+        })
+        .collect())
+}

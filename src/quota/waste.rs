@@ -1,0 +1,146 @@
+//! Where the fleet's own behaviour wasted capacity, measured on a finished run beside the
+//! model: the share of a limit left unused while devices were being turned away (their backoff
+//! kept them away while the quota refilled), and registrations a status lookup or a cached
+//! assignment would have spared.
+
+use super::model::{LowerBounds, ModelReport};
+use crate::metrics::{Op, OpCounts, Recorder};
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Waste {
+    /// `dps.registrations`, `dps.operations`, `hub.connects` or `dps.avoidable_registrations`.
+    pub stage: String,
+    /// The share of the stage's capacity that went unused while it was refusing devices (for
+    /// `dps.avoidable_registrations`: the share of registrations that were avoidable).
+    pub share: f64,
+    /// The window it is measured over: from the first refusal to the stage's last success.
+    pub from_s: Option<f64>,
+    pub to_s: Option<f64>,
+    pub message: String,
+}
+
+/// `measured / bound` for each share of the fleet (null where either is).
+pub fn ratios(measured: &LowerBounds, bound: &LowerBounds) -> LowerBounds {
+    let r = |m: Option<f64>, b: Option<f64>| match (m, b) {
+        (Some(m), Some(b)) if b > 0.0 => Some((m / b * 1000.0).round() / 1000.0),
+        _ => None,
+    };
+    LowerBounds {
+        t50: r(measured.t50, bound.t50),
+        t90: r(measured.t90, bound.t90),
+        t99: r(measured.t99, bound.t99),
+        t100: r(measured.t100, bound.t100),
+    }
+}
+
+fn clock(s: f64) -> String {
+    let s = s.round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+pub fn waste(sc: &Scenario, model: &ModelReport, rec: &Recorder) -> Vec<Waste> {
+    let tl = rec.timeline();
+    let bucket = tl.bucket().as_secs_f64();
+    let lookups = if sc.dps.limits.lookups_are_operations {
+        1
+    } else {
+        0
+    };
+    // Each limit: its capacity, the operations it refuses, and what uses it up.
+    let stages: [(&str, f64, &[Op]); 3] = [
+        (
+            "dps.registrations",
+            model.capacity.dps_registrations_per_s,
+            &[Op::DpsRegister],
+        ),
+        (
+            "dps.operations",
+            model.capacity.dps_operations_per_s,
+            &[Op::DpsRegister, Op::DpsPoll, Op::DpsStatusLookup],
+        ),
+        (
+            "hub.connects",
+            model.capacity.hub_connects_per_s,
+            &[Op::HubConnect],
+        ),
+    ];
+    let used = |stage: &str, o: &[OpCounts]| match stage {
+        "dps.registrations" => o[Op::DpsRegister.index()].ok,
+        "dps.operations" => {
+            o[Op::DpsRegister.index()].ok
+                + lookups * (o[Op::DpsPoll.index()].ok + o[Op::DpsStatusLookup.index()].ok)
+        }
+        _ => o[Op::HubConnect.index()].ok,
+    };
+    let mut out = Vec::new();
+    for (stage, capacity, refused_by) in stages {
+        // A limit that is not the binding one cannot be filled (registrations, when the
+        // operations limit they share with polls binds first): only the bottleneck, and the
+        // hub whenever it refused connects, are judged.
+        if stage != model.bottleneck && stage != "hub.connects" {
+            continue;
+        }
+        let refusing: Vec<usize> = tl
+            .rows()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| refused_by.iter().any(|op| r.ops[op.index()].throttled > 0))
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&first) = refusing.first() else {
+            continue;
+        };
+        // Until the stage's last success: backed-off devices still waiting after the last
+        // refusal are demand too, and the quota idles while they are away.
+        let last = tl
+            .rows()
+            .iter()
+            .rposition(|r| used(stage, &r.ops) > 0)
+            .unwrap_or(first)
+            .max(first);
+        let served: u64 = tl.rows()[first..=last]
+            .iter()
+            .map(|r| used(stage, &r.ops))
+            .sum();
+        let window = (last - first + 1) as f64 * bucket;
+        let share = (1.0 - served as f64 / (capacity * window)).clamp(0.0, 1.0);
+        if share < 0.05 {
+            continue;
+        }
+        let (from, to) = (
+            tl.row_start(first).as_secs_f64(),
+            tl.row_start(last).as_secs_f64() + bucket,
+        );
+        out.push(Waste {
+            stage: stage.to_string(),
+            share: (share * 1000.0).round() / 1000.0,
+            from_s: Some(from),
+            to_s: Some(to),
+            message: format!(
+                "{stage}: {:.0} % of the limit went unused between the first refusal and the last success ({}–{}): backed-off devices stayed away while the quota refilled",
+                share * 100.0,
+                clock(from),
+                clock(to)
+            ),
+        });
+    }
+    let d = &model.demand;
+    if d.dps_register_avoidable > 0 {
+        let share = d.dps_register_avoidable as f64 / d.dps_register.max(1) as f64;
+        out.push(Waste {
+            stage: "dps.avoidable_registrations".into(),
+            share: (share * 1000.0).round() / 1000.0,
+            from_s: None,
+            to_s: None,
+            message: format!(
+                "{} of {} registrations ({:.0} %) were by devices already registered (provisioning on every boot, or no status lookup): a lookup or a cached assignment would have spared them",
+                crate::scenario::units::format_count(d.dps_register_avoidable),
+                crate::scenario::units::format_count(d.dps_register),
+                share * 100.0
+            ),
+        });
+    }
+    out
+}

@@ -1,0 +1,803 @@
+//! `fleetsim compare CURRENT BASELINE`: the same scenario's two runs, metric by metric, with
+//! tolerances; the nightly capacity gate.
+//!
+//! [`COMPARED`] is the one table of what is compared and which way is worse. Every metric
+//! there is a time, a count of trouble or a ratio of it, so higher is worse — except the
+//! number of devices that came online, where lower is. A metric that got better never fails
+//! the gate; one that got worse fails it when it got worse by more than its tolerance: the
+//! global `--max-regression` (a percentage of the baseline value), or the scenario's
+//! `[compare]` table, which `fleetsim run` records in `summary.json` as `compare`.
+//!
+//! Two runs are comparable when they ran the same scenario (name and hash), on the same
+//! engine, with the same seed, to completion; otherwise the differences are not a
+//! regression verdict, and `compare` refuses (exit 2) unless forced.
+
+use super::metric::{
+    Amount, Metric, MetricError, MetricErrorKind, Unit, amount_in, metric, number, parse_amount,
+};
+use crate::metrics::Op;
+use serde_json::Value;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Which way a metric gets better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// One row of [`COMPARED`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compared {
+    /// A metric path; `*` stands for each operation name.
+    pub pattern: &'static str,
+    pub better: Better,
+    /// Compared unless the scenario's `[compare]` table names it. The latency tails (`p999`,
+    /// `max`) are not: in a small run they rest on a handful of samples and move with any
+    /// change to the random draws, which is noise, not capacity. Give one a tolerance in
+    /// `[compare]` to gate it.
+    pub by_default: bool,
+}
+
+const fn row(pattern: &'static str, better: Better, by_default: bool) -> Compared {
+    Compared {
+        pattern,
+        better,
+        by_default,
+    }
+}
+
+/// The one table of what `fleetsim compare` checks and which way is worse. `*` stands for
+/// each operation name (`dps.status_lookup`, `dps.register`, `dps.poll`, `hub.connect`,
+/// `hub.telemetry`, `device.boot_to_online`). Attempts and Ok answers of the service
+/// operations are not compared: they grow when devices get online sooner (more telemetry) and
+/// shrink when they give up, so neither direction means worse.
+pub const COMPARED: &[Compared] = &[
+    row("online.t50_s", Better::Lower, true),
+    row("online.t90_s", Better::Lower, true),
+    row("online.t99_s", Better::Lower, true),
+    row("online.t100_s", Better::Lower, true),
+    row("operations.device.boot_to_online.ok", Better::Higher, true),
+    row("operations.*.throttled", Better::Lower, true),
+    row("operations.*.errors", Better::Lower, true),
+    row("operations.*.timeouts", Better::Lower, true),
+    row("operations.*.throttle_rate", Better::Lower, true),
+    row("operations.*.latency_ms.p50", Better::Lower, true),
+    row("operations.*.latency_ms.p90", Better::Lower, true),
+    row("operations.*.latency_ms.p99", Better::Lower, true),
+    row("operations.*.latency_ms.p999", Better::Lower, false),
+    row("operations.*.latency_ms.max", Better::Lower, false),
+];
+
+/// The default `--max-regression`: 10 % of the baseline value.
+pub const DEFAULT_MAX_REGRESSION: f64 = 0.10;
+
+/// Every metric of [`COMPARED`] with `*` expanded, as (canonical path, which way is better,
+/// compared by default): the fixed paths first, then operation by operation.
+pub fn compared_metrics() -> Vec<(String, Better, bool)> {
+    let mut out: Vec<(String, Better, bool)> = COMPARED
+        .iter()
+        .filter(|c| !c.pattern.contains('*'))
+        .map(|c| (c.pattern.to_string(), c.better, c.by_default))
+        .collect();
+    for op in Op::ALL {
+        for c in COMPARED.iter().filter(|c| c.pattern.contains('*')) {
+            out.push((c.pattern.replace('*', op.name()), c.better, c.by_default));
+        }
+    }
+    out
+}
+
+/// How much worse a metric may get before it is a regression.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Allowance {
+    /// A fraction of the baseline value (`"10%"` is 0.1).
+    Relative(f64),
+    /// An amount in the metric's unit (`"30s"` on a time in seconds is 30, `"5"` is 5).
+    Absolute(f64),
+    /// Not gated: changes are shown, never failed.
+    Ignore,
+}
+
+/// One `[compare]` entry: a metric and its allowance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tolerance {
+    /// The metric path as written.
+    pub metric: String,
+    /// Its canonical path (`online.t99_s`).
+    pub canonical: String,
+    pub allowance: Allowance,
+    /// The allowance as written (`"25%"`).
+    pub text: String,
+}
+
+const TOLERANCE_HINT: &str = "a tolerance is a percentage of the baseline (\"10%\"), an amount in the metric's unit (\"5\", or a duration such as \"30s\" for a time), or \"ignore\"";
+
+/// Parses `[compare]` entry `metric = text`. The metric must be one `fleetsim compare` checks.
+pub fn parse_tolerance(metric_path: &str, text: &str) -> Result<Tolerance, MetricError> {
+    let m = metric(metric_path)?;
+    if !compared_metrics().iter().any(|(c, _, _)| *c == m.canonical) {
+        return Err(MetricError {
+            kind: MetricErrorKind::NotCompared,
+            message: format!(
+                "`{}` ({}) is not one of the metrics `fleetsim compare` checks",
+                m.path, m.canonical
+            ),
+            hint: Some(format!(
+                "compare checks: {}",
+                COMPARED
+                    .iter()
+                    .map(|c| c.pattern)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        });
+    }
+    let allowance = parse_allowance(text, &m)?;
+    Ok(Tolerance {
+        metric: m.path.clone(),
+        canonical: m.canonical,
+        allowance,
+        text: text.trim().to_string(),
+    })
+}
+
+fn bad_tolerance(text: &str, why: &str) -> MetricError {
+    MetricError {
+        kind: MetricErrorKind::BadCondition,
+        message: format!("`{text}` is not a tolerance: {why}"),
+        hint: Some(TOLERANCE_HINT.to_string()),
+    }
+}
+
+fn parse_allowance(text: &str, m: &Metric) -> Result<Allowance, MetricError> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("ignore") {
+        return Ok(Allowance::Ignore);
+    }
+    let amount = parse_amount(t).ok_or_else(|| bad_tolerance(t, "it does not parse"))?;
+    let allowance = match amount {
+        Amount::Percent(p) => Allowance::Relative(p),
+        other => Allowance::Absolute(amount_in(other, t, m)?),
+    };
+    match allowance {
+        Allowance::Relative(x) | Allowance::Absolute(x) if x < 0.0 => {
+            Err(bad_tolerance(t, "it is negative"))
+        }
+        a => Ok(a),
+    }
+}
+
+/// Parses `--max-regression`: a percentage (`10%`), or `0`.
+pub fn parse_max_regression(text: &str) -> Result<f64, MetricError> {
+    let t = text.trim();
+    match parse_amount(t) {
+        Some(Amount::Percent(p)) if p >= 0.0 => Ok(p),
+        Some(Amount::Number(0.0)) => Ok(0.0),
+        _ => Err(MetricError {
+            kind: MetricErrorKind::BadCondition,
+            message: format!("--max-regression `{t}` is not a percentage"),
+            hint: Some(
+                "e.g. --max-regression 10% (a metric may get 10 % worse than its baseline); per-metric tolerances go in the scenario's [compare] table".into(),
+            ),
+        }),
+    }
+}
+
+/// How one metric moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Unchanged,
+    Better,
+    /// Worse, within its tolerance.
+    Worse,
+    /// Worse by more than its tolerance: fails the gate.
+    Regressed,
+    /// Changed, but its tolerance is `ignore`.
+    Ignored,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Unchanged => "unchanged",
+            Status::Better => "better",
+            Status::Worse => "worse (within tolerance)",
+            Status::Regressed => "REGRESSED",
+            Status::Ignored => "ignored",
+        }
+    }
+}
+
+/// One compared metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Canonical metric path.
+    pub metric: String,
+    pub better: Better,
+    pub unit: Unit,
+    pub baseline: Option<f64>,
+    pub current: Option<f64>,
+    pub allowance: Allowance,
+    /// The tolerance as written (`10%`, from `--max-regression` or `[compare]`).
+    pub tolerance: String,
+    pub status: Status,
+}
+
+impl Row {
+    /// The value this metric may reach before it regresses (null when it is not gated).
+    pub fn limit(&self) -> Option<f64> {
+        let b = self.baseline?;
+        let slack = match self.allowance {
+            Allowance::Relative(r) => r * b.abs(),
+            Allowance::Absolute(a) => a,
+            Allowance::Ignore => return None,
+        };
+        Some(match self.better {
+            Better::Lower => b + slack,
+            Better::Higher => b - slack,
+        })
+    }
+
+    /// `+22.5 %`, `-3 %`, `new` (from 0), `never reached now`, `reached now`, or empty.
+    pub fn change(&self) -> String {
+        match (self.baseline, self.current) {
+            (Some(b), Some(c)) if b == c => String::new(),
+            (Some(0.0), Some(c)) => format!("{} (from 0)", signed(c, self.unit)),
+            (Some(b), Some(c)) => format!("{:+.1} %", (c - b) / b.abs() * 100.0),
+            (Some(_), None) => "never reached now".into(),
+            (None, Some(_)) => "reached now".into(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// A value of this metric for people.
+    pub fn show(&self, v: Option<f64>) -> String {
+        v.map_or("null".into(), |v| self.unit.format(v))
+    }
+}
+
+fn signed(v: f64, unit: Unit) -> String {
+    if v >= 0.0 {
+        format!("+{}", unit.format(v))
+    } else {
+        unit.format(v)
+    }
+}
+
+fn judge(better: Better, base: Option<f64>, cur: Option<f64>, allowance: Allowance) -> Status {
+    let changed = |s: Status| {
+        if allowance == Allowance::Ignore {
+            Status::Ignored
+        } else {
+            s
+        }
+    };
+    match (base, cur) {
+        (None, None) => Status::Unchanged,
+        // Reached before, never now: as bad as it gets.
+        (Some(_), None) => changed(Status::Regressed),
+        (None, Some(_)) => Status::Better,
+        (Some(b), Some(c)) => {
+            let worse_by = match better {
+                Better::Lower => c - b,
+                Better::Higher => b - c,
+            };
+            if c == b {
+                Status::Unchanged
+            } else if worse_by < 0.0 {
+                Status::Better
+            } else {
+                let slack = match allowance {
+                    Allowance::Relative(r) => r * b.abs(),
+                    Allowance::Absolute(a) => a,
+                    Allowance::Ignore => return Status::Ignored,
+                };
+                // A hair of slack for decimal rounding in summary.json (6 decimals).
+                if worse_by > slack + 1e-9 * b.abs().max(1.0) {
+                    Status::Regressed
+                } else {
+                    Status::Worse
+                }
+            }
+        }
+    }
+}
+
+/// One run's identity, from its summary.json.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunId {
+    pub dir: PathBuf,
+    pub name: String,
+    pub hash: String,
+    pub engine: String,
+    pub seed: Option<u64>,
+    pub devices: Option<u64>,
+    pub complete: bool,
+}
+
+impl RunId {
+    fn of(dir: &Path, s: &Value) -> RunId {
+        let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+        RunId {
+            dir: dir.to_path_buf(),
+            name: text(&s["scenario"]["name"]),
+            hash: text(&s["scenario"]["hash"]),
+            engine: text(&s["engine"]),
+            seed: s["seed"].as_u64(),
+            devices: s["devices"].as_u64(),
+            complete: s["complete"].as_bool().unwrap_or(false),
+        }
+    }
+}
+
+/// The result of comparing two runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub current: RunId,
+    pub baseline: RunId,
+    /// Every compared metric, in [`compared_metrics`] order.
+    pub rows: Vec<Row>,
+    /// Why the runs are not comparable, when `--force` compared them anyway.
+    pub forced: Vec<String>,
+    /// The global tolerance (`--max-regression`), as a fraction.
+    pub max_regression: f64,
+}
+
+impl Comparison {
+    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.status == Status::Regressed)
+    }
+
+    pub fn passed(&self) -> bool {
+        self.regressions().next().is_none()
+    }
+
+    fn count(&self, s: Status) -> usize {
+        self.rows.iter().filter(|r| r.status == s).count()
+    }
+
+    /// `58 metrics compared: 2 regressed, 1 worse within tolerance, 3 better, 52 unchanged`.
+    pub fn tally(&self) -> String {
+        let mut parts = vec![format!("{} regressed", self.count(Status::Regressed))];
+        for (s, w) in [
+            (Status::Worse, "worse within tolerance"),
+            (Status::Ignored, "changed but ignored"),
+            (Status::Better, "better"),
+            (Status::Unchanged, "unchanged"),
+        ] {
+            let n = self.count(s);
+            if n > 0 {
+                parts.push(format!("{n} {w}"));
+            }
+        }
+        format!("{} metrics compared: {}", self.rows.len(), parts.join(", "))
+    }
+}
+
+/// Options of `fleetsim compare`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareOptions {
+    /// How much worse than its baseline any metric may get, as a fraction (`0.1` = 10 %),
+    /// unless the scenario's `[compare]` table says otherwise.
+    pub max_regression: f64,
+    /// Compare runs that are not comparable (different scenario, engine or seed).
+    pub force: bool,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            max_regression: DEFAULT_MAX_REGRESSION,
+            force: false,
+        }
+    }
+}
+
+/// Why two runs cannot be compared (exit 2).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompareError {
+    /// A results directory or its summary.json cannot be used.
+    #[error("{path}: {message}")]
+    Input {
+        path: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// The same directory given twice.
+    #[error(
+        "{0} is compared with itself: give the current results directory first, then the baseline's"
+    )]
+    SameDirectory(String),
+    /// Different scenario, engine, seed, or an incomplete run.
+    #[error("the runs are not comparable: {}", .0.join("; "))]
+    NotComparable(Vec<String>),
+}
+
+impl CompareError {
+    /// The message as the binary prints it, with a hint on a second line if there is one.
+    pub fn render(&self) -> String {
+        let hint = match self {
+            CompareError::Input { hint, .. } => hint.clone(),
+            CompareError::SameDirectory(_) => None,
+            CompareError::NotComparable(_) => Some(
+                "compare runs of the same scenario (same file and --set overrides), engine and seed; after changing the scenario on purpose, refresh the baseline; --force compares anyway".into(),
+            ),
+        };
+        match hint {
+            Some(h) => format!("{self}\n  hint: {h}"),
+            None => self.to_string(),
+        }
+    }
+}
+
+pub(crate) fn input(path: &Path, message: impl Into<String>, hint: Option<&str>) -> CompareError {
+    CompareError::Input {
+        path: path.display().to_string(),
+        message: message.into(),
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Compares two summary.json documents (`*_dir` only name them in the result).
+pub fn compare(
+    current_dir: &Path,
+    current: &Value,
+    baseline_dir: &Path,
+    baseline: &Value,
+    opts: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    let cur = RunId::of(current_dir, current);
+    let base = RunId::of(baseline_dir, baseline);
+    let mut why = Vec::new();
+    if cur.name != base.name {
+        why.push(format!(
+            "different scenarios: {} vs {}",
+            cur.name, base.name
+        ));
+    } else if cur.hash != base.hash {
+        why.push(format!(
+            "scenario {} changed: hash {} vs {} (a different file or --set overrides)",
+            cur.name, cur.hash, base.hash
+        ));
+    }
+    if cur.engine != base.engine {
+        why.push(format!(
+            "different engines: {} vs {}",
+            cur.engine, base.engine
+        ));
+    }
+    if cur.seed != base.seed {
+        let s = |x: Option<u64>| x.map_or("?".into(), |x| x.to_string());
+        why.push(format!(
+            "different seeds: {} vs {}",
+            s(cur.seed),
+            s(base.seed)
+        ));
+    }
+    for (id, which) in [(&cur, "current"), (&base, "baseline")] {
+        if !id.complete {
+            why.push(format!(
+                "the {which} run is incomplete (interrupted): its figures stop early"
+            ));
+        }
+    }
+    if !why.is_empty() && !opts.force {
+        return Err(CompareError::NotComparable(why));
+    }
+    // Per-metric tolerances: the current run's [compare] table, as recorded in summary.json.
+    let mut tolerances = Vec::new();
+    if let Some(table) = current.get("compare").and_then(Value::as_object) {
+        for (k, v) in table {
+            let text = v.as_str().unwrap_or_default();
+            let t = parse_tolerance(k, text).map_err(|e| {
+                input(
+                    &current_dir.join("summary.json"),
+                    format!("compare.\"{k}\": {}", e.message),
+                    e.hint.as_deref(),
+                )
+            })?;
+            tolerances.push(t);
+        }
+    }
+    let global = format!("{}%", number(opts.max_regression * 100.0));
+    let rows = compared_metrics()
+        .into_iter()
+        .filter_map(|(canonical, better, by_default)| {
+            let unit = metric(&canonical).map(|m| m.unit).unwrap_or_default();
+            let (allowance, tolerance) =
+                match tolerances.iter().rev().find(|t| t.canonical == canonical) {
+                    Some(t) => (t.allowance, t.text.clone()),
+                    None if by_default => {
+                        (Allowance::Relative(opts.max_regression), global.clone())
+                    }
+                    None => return None,
+                };
+            let get = |s: &Value| super::metric::lookup(s, &canonical).ok().flatten();
+            let (b, c) = (get(baseline), get(current));
+            Some(Row {
+                status: judge(better, b, c, allowance),
+                metric: canonical,
+                better,
+                unit,
+                baseline: b,
+                current: c,
+                allowance,
+                tolerance,
+            })
+        })
+        .collect();
+    Ok(Comparison {
+        current: cur,
+        baseline: base,
+        rows,
+        forced: why,
+        max_regression: opts.max_regression,
+    })
+}
+
+/// The table `fleetsim compare` prints: the metrics that changed, then the tally.
+pub fn render(c: &Comparison) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "compare {}: {} (current) vs {} (baseline)",
+        c.current.name,
+        c.current.dir.display(),
+        c.baseline.dir.display()
+    );
+    for w in &c.forced {
+        let _ = writeln!(o, "  forced: {w}");
+    }
+    let changed: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| r.status != Status::Unchanged)
+        .collect();
+    if changed.is_empty() {
+        let _ = writeln!(o, "\n  every compared metric is unchanged");
+    } else {
+        let width = changed
+            .iter()
+            .map(|r| r.metric.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "  {:<width$}  {:>16}  {:>16}  {:>18}  {:>9}  verdict",
+            "metric", "baseline", "current", "change", "tolerance"
+        );
+        for r in changed {
+            let _ = writeln!(
+                o,
+                "  {:<width$}  {:>16}  {:>16}  {:>18}  {:>9}  {}",
+                r.metric,
+                r.show(r.baseline),
+                r.show(r.current),
+                r.change(),
+                r.tolerance,
+                r.status.word()
+            );
+        }
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "{}", c.tally());
+    o
+}
+
+/// One line per regression, for stderr: `online.t99_s: 1h 2m (baseline 31m 40s, allowed up to 34m 50s)`.
+pub fn describe_regression(r: &Row) -> String {
+    let limit = r
+        .limit()
+        .map(|l| format!(", allowed up to {}", r.unit.format(l)))
+        .unwrap_or_default();
+    format!(
+        "{} is {} (baseline {}{limit}; tolerance {})",
+        r.metric,
+        r.show(r.current),
+        r.show(r.baseline),
+        r.tolerance
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::metric::summary_schema;
+    use serde_json::json;
+
+    fn run(t99: f64, throttled: u64) -> Value {
+        let mut s = summary_schema().clone();
+        s["scenario"]["name"] = json!("unit");
+        s["scenario"]["hash"] = json!("abc");
+        s["seed"] = json!(1);
+        s["online"]["t99_s"] = json!(t99);
+        s["operations"]["hub.connect"]["throttled"] = json!(throttled);
+        s["operations"]["device.boot_to_online"]["ok"] = json!(100);
+        s
+    }
+
+    fn cmp(cur: &Value, base: &Value, opts: &CompareOptions) -> Result<Comparison, CompareError> {
+        compare(Path::new("cur"), cur, Path::new("base"), base, opts)
+    }
+
+    fn row<'a>(c: &'a Comparison, m: &str) -> &'a Row {
+        c.rows.iter().find(|r| r.metric == m).unwrap()
+    }
+
+    #[test]
+    fn the_compared_table_names_real_metrics() {
+        let all = compared_metrics();
+        assert_eq!(all.len(), 5 + 9 * 6);
+        for (m, _, _) in &all {
+            assert_eq!(&metric(m).unwrap().canonical, m, "{m}");
+        }
+        assert_eq!(all.iter().filter(|(_, _, d)| *d).count(), 5 + 7 * 6);
+        // Operation by operation.
+        assert_eq!(all[5].0, "operations.dps.status_lookup.throttled");
+        assert_eq!(all[14].0, "operations.dps.register.throttled");
+    }
+
+    #[test]
+    fn identical_runs_pass_with_every_metric_unchanged() {
+        let c = cmp(&run(100.0, 0), &run(100.0, 0), &CompareOptions::default()).unwrap();
+        assert!(c.passed());
+        assert!(c.rows.iter().all(|r| r.status == Status::Unchanged));
+        assert!(render(&c).contains("every compared metric is unchanged"));
+    }
+
+    #[test]
+    fn worse_beyond_tolerance_regresses_and_better_never_does() {
+        let opts = CompareOptions::default();
+        let c = cmp(&run(115.0, 0), &run(100.0, 0), &opts).unwrap();
+        assert_eq!(row(&c, "online.t99_s").status, Status::Regressed);
+        assert_eq!(row(&c, "online.t99_s").limit(), Some(110.0));
+        assert!(!c.passed());
+        let c = cmp(&run(109.0, 0), &run(100.0, 0), &opts).unwrap();
+        assert_eq!(row(&c, "online.t99_s").status, Status::Worse);
+        assert!(c.passed());
+        let c = cmp(&run(50.0, 0), &run(100.0, 0), &opts).unwrap();
+        assert_eq!(row(&c, "online.t99_s").status, Status::Better);
+        // From zero, any increase is a regression under a relative tolerance.
+        let c = cmp(&run(100.0, 1), &run(100.0, 0), &opts).unwrap();
+        let r = row(&c, "operations.hub.connect.throttled");
+        assert_eq!(r.status, Status::Regressed);
+        assert_eq!(r.change(), "+1 (from 0)");
+        // Fewer devices online is worse.
+        let mut fewer = run(100.0, 0);
+        fewer["operations"]["device.boot_to_online"]["ok"] = json!(80);
+        let c = cmp(&fewer, &run(100.0, 0), &opts).unwrap();
+        assert_eq!(
+            row(&c, "operations.device.boot_to_online.ok").status,
+            Status::Regressed
+        );
+        // Never reached now: a regression; reached now: better.
+        let mut never = run(100.0, 0);
+        never["online"]["t99_s"] = Value::Null;
+        let c = cmp(&never, &run(100.0, 0), &opts).unwrap();
+        assert_eq!(row(&c, "online.t99_s").status, Status::Regressed);
+        assert_eq!(row(&c, "online.t99_s").change(), "never reached now");
+        let c = cmp(&run(100.0, 0), &never, &opts).unwrap();
+        assert_eq!(row(&c, "online.t99_s").status, Status::Better);
+        // A zero tolerance fails any worsening.
+        let strict = CompareOptions {
+            max_regression: 0.0,
+            ..opts
+        };
+        let c = cmp(&run(100.5, 0), &run(100.0, 0), &strict).unwrap();
+        assert!(!c.passed());
+        let text = render(&c);
+        assert!(text.contains("online.t99_s"), "{text}");
+        assert!(text.contains("REGRESSED"), "{text}");
+        assert!(text.contains("+0.5 %"), "{text}");
+    }
+
+    #[test]
+    fn per_metric_tolerances_come_from_the_current_summary() {
+        let mut cur = run(150.0, 7);
+        cur["compare"] = json!({
+            "online.t99": "60s",
+            "operations.hub.connect.throttled": "ignore",
+        });
+        let c = cmp(&cur, &run(100.0, 0), &CompareOptions::default()).unwrap();
+        let r = row(&c, "online.t99_s");
+        assert_eq!((r.status, r.tolerance.as_str()), (Status::Worse, "60s"));
+        assert_eq!(r.limit(), Some(160.0));
+        assert_eq!(
+            row(&c, "operations.hub.connect.throttled").status,
+            Status::Ignored
+        );
+        assert!(c.passed());
+        // The latency tails are compared only when [compare] names them.
+        let mut tail = run(100.0, 0);
+        tail["operations"]["hub.connect"]["latency_ms"]["max"] = json!(900.0);
+        let mut base = run(100.0, 0);
+        base["operations"]["hub.connect"]["latency_ms"]["max"] = json!(100.0);
+        let c = cmp(&tail, &base, &CompareOptions::default()).unwrap();
+        assert!(c.passed());
+        assert!(c.rows.iter().all(|r| !r.metric.ends_with(".max")));
+        tail["compare"] = json!({"operations.hub.connect.latency_ms.max": "50%"});
+        let c = cmp(&tail, &base, &CompareOptions::default()).unwrap();
+        assert_eq!(
+            row(&c, "operations.hub.connect.latency_ms.max").status,
+            Status::Regressed
+        );
+        cur["compare"] = json!({"online.t99": "soon"});
+        let e = cmp(&cur, &run(100.0, 0), &CompareOptions::default()).unwrap_err();
+        assert!(
+            e.render().contains("compare.\"online.t99\""),
+            "{}",
+            e.render()
+        );
+    }
+
+    #[test]
+    fn tolerances_parse_and_check_their_metric() {
+        let t = parse_tolerance("online.t99", "25%").unwrap();
+        assert_eq!(
+            (t.canonical.as_str(), t.allowance),
+            ("online.t99_s", Allowance::Relative(0.25))
+        );
+        let t = parse_tolerance("operations.hub.connect.latency_ms.p99", "2s").unwrap();
+        assert_eq!(t.allowance, Allowance::Absolute(2000.0));
+        assert_eq!(
+            parse_tolerance("operations.dps.register.throttled", "100")
+                .unwrap()
+                .allowance,
+            Allowance::Absolute(100.0)
+        );
+        assert_eq!(
+            parse_tolerance("operations.dps.register.throttle_rate", "IGNORE")
+                .unwrap()
+                .allowance,
+            Allowance::Ignore
+        );
+        let e = parse_tolerance("operations.dps.register.throttled", "5m").unwrap_err();
+        assert_eq!(e.kind, MetricErrorKind::UnitMismatch);
+        let e = parse_tolerance("model.lower_bound_s.t99", "5%").unwrap_err();
+        assert_eq!(e.kind, MetricErrorKind::NotCompared);
+        assert!(parse_tolerance("online.t98", "5%").is_err());
+        assert!(parse_tolerance("online.t99", "-5%").is_err());
+        assert!(parse_tolerance("online.t99", "lots").is_err());
+        assert_eq!(parse_max_regression("10%").unwrap(), 0.1);
+        assert_eq!(parse_max_regression("0").unwrap(), 0.0);
+        assert!(parse_max_regression("10").is_err());
+        assert!(parse_max_regression("-1%").is_err());
+    }
+
+    #[test]
+    fn runs_of_different_scenarios_seeds_or_engines_are_not_comparable() {
+        let base = run(100.0, 0);
+        let opts = CompareOptions::default();
+        for (key, value, expect) in [
+            ("hash", json!("def"), "hash def vs abc"),
+            ("name", json!("other"), "different scenarios"),
+        ] {
+            let mut cur = base.clone();
+            cur["scenario"][key] = value;
+            let e = cmp(&cur, &base, &opts).unwrap_err();
+            assert!(e.render().contains(expect), "{}", e.render());
+            assert!(e.render().contains("--force"), "{}", e.render());
+        }
+        let mut cur = base.clone();
+        cur["seed"] = json!(2);
+        cur["engine"] = json!("live");
+        cur["complete"] = json!(false);
+        let e = cmp(&cur, &base, &opts).unwrap_err();
+        let CompareError::NotComparable(why) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(why.len(), 3, "{why:?}");
+        // Forced: compared, and the reasons are kept.
+        let forced = CompareOptions {
+            force: true,
+            ..opts
+        };
+        let c = cmp(&cur, &base, &forced).unwrap();
+        assert_eq!(c.forced.len(), 3);
+        assert!(render(&c).contains("forced: different seeds"));
+    }
+}
