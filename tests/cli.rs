@@ -6,7 +6,8 @@
 //! Every command runs in a fresh temporary working directory, so a run that ignored `--out`
 //! (or wrote anything it should not) is caught and never lands in the repository.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+mod common;
+use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
@@ -35,44 +36,6 @@ const RESULT_FILES: [&str; 7] = [
     "timeline.csv",
 ];
 
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(format!("{name}.toml"))
-}
-
-/// Runs `fleetsim ARGS` in `cwd`.
-fn fleetsim(cwd: &Path, args: &[&str]) -> Output {
-    cargo_bin_cmd!("fleetsim")
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("fleetsim runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "expected exit {code}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(
-        !stderr(o).contains("panicked"),
-        "fleetsim panicked:\n{}",
-        stderr(o)
-    );
-}
-
 /// `fleetsim run SCENARIO --out DIR EXTRA...` in a fresh working directory; must succeed.
 /// Returns the working directory (kept alive), the results directory and the output.
 fn run_ok(scenario: &Path, extra: &[&str]) -> (TempDir, PathBuf, Output) {
@@ -88,12 +51,6 @@ fn run_ok(scenario: &Path, extra: &[&str]) -> (TempDir, PathBuf, Output) {
     let o = fleetsim(cwd.path(), &args);
     assert_exit(&o, 0);
     (cwd, out, o)
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 fn listing(dir: &Path) -> BTreeSet<String> {

@@ -6,7 +6,8 @@
 //! connect limit binds, so its unit count decides the SLOs. 20 units meet them; 1 unit (the
 //! deliberately weakened scenario) does not. Every command runs in a fresh temporary directory.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+mod common;
+use common::*;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,38 +22,6 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/capac
 
 fn fixture() -> &'static Path {
     Path::new(FIXTURE)
-}
-
-fn fleetsim(cwd: &Path, args: &[&str]) -> Output {
-    cargo_bin_cmd!("fleetsim")
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("fleetsim runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "expected exit {code}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(!stderr(o).contains("panicked"), "{}", stderr(o));
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
 }
 
 fn read(path: &Path) -> String {

@@ -6,7 +6,8 @@
 //! Snapshots live in `tests/snapshots/`; after an intended change, regenerate them with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test report` and review the diff.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+mod common;
+use common::*;
 use fleetsim::report::page::{
     Bounds, BucketPoint, CapacityView, Counts, DailyQuotaView, DemandView, LatencyRow, ModelView,
     PlanPoint, PlanView, ReportModel, RunFacts, SloView, Spectrum, SpectrumPoint, SummaryView,
@@ -15,7 +16,6 @@ use fleetsim::report::page::{
 use fleetsim::report::{LatencyMs, OnlineSummary, OpSummary, Operations, ScenarioInfo};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use tempfile::TempDir;
 
 const OPS: [&str; 6] = [
@@ -386,32 +386,6 @@ fn the_model_round_trips_through_json() {
 }
 
 // ---- fleetsim report, through the binary ----
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(format!("{name}.toml"))
-}
-
-fn fleetsim(cwd: &Path, args: &[&str]) -> Output {
-    cargo_bin_cmd!("fleetsim")
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("fleetsim runs")
-}
-
-fn assert_exit(o: &Output, code: i32) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{err}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
 
 fn smoke_run() -> (TempDir, PathBuf) {
     let cwd = TempDir::new().unwrap();

@@ -1,0 +1,50 @@
+//! Helpers shared by the integration tests that drive the `fleetsim` binary. Each test binary
+//! uses a different subset, hence the allow.
+#![allow(dead_code)]
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A shipped scenario by name: `scenarios/NAME.toml`.
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"))
+}
+
+/// Runs `fleetsim ARGS` in `cwd`.
+pub fn fleetsim(cwd: &Path, args: &[&str]) -> Output {
+    cargo_bin_cmd!("fleetsim")
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("fleetsim runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, and that nothing panicked; returns stderr.
+pub fn assert_exit(o: &Output, code: i32) -> String {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "expected exit {code}\n--- stdout ---\n{}\n--- stderr ---\n{err}",
+        stdout(o),
+    );
+    assert!(!err.contains("panicked"), "fleetsim panicked:\n{err}");
+    err
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
