@@ -68,6 +68,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 }
 
+/// Connects from 127.0.0.2–127.0.0.17 in turn (loopback only): each source address has its
+/// own ephemeral ports, so 18k connections never make the client search for a free one.
+async fn connect_spread(i: usize, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    if !addr.ip().is_loopback() || !addr.is_ipv4() {
+        return TcpStream::connect(addr).await;
+    }
+    let src = std::net::Ipv4Addr::new(127, 0, 0, 2 + (i % 16) as u8);
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.bind(SocketAddr::from((src, 0)))?;
+    s.connect(addr).await
+}
+
+/// Sockets the server process holds open (what the open-file limit counts).
+fn server_sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|l| l.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 fn hub_user(id: &str) -> String {
     format!("localhost/{id}/?api-version=2021-04-12")
 }
@@ -135,15 +158,17 @@ fn arg(i: usize, d: usize) -> usize {
 #[tokio::main]
 async fn main() {
     let (n, msgs, flows, tls_n) = (arg(1, 18_000), arg(2, 5), arg(3, 2_000), arg(4, 2_000));
+    // The client holds as many sockets as the server: lift its soft open-file limit too (the
+    // server process lifts its own when it starts).
+    fleetsim::mock::server::raise_fd_limit();
     let (mut server, addr) = start_server(&[]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let base = rss_kib(server.id());
     let gate = Arc::new(Semaphore::new(2_000));
 
     // 1. Connect storm: N hub connections, CONNECT → CONNACK, kept open.
-    // In batches: past ~14k connections from one source address, the client's own connect()
-    // slows down searching for a free ephemeral port (Linux keeps the even half for bind()),
-    // so the first batch is the server's rate and later ones show the client's limit.
+    // In batches, each from 16 loopback source addresses (one address alone makes the
+    // client's connect() search for a free ephemeral port past ~14k connections).
     let batch = 6_000;
     let t = Instant::now();
     let mut clients = Vec::with_capacity(n);
@@ -158,7 +183,7 @@ async fn main() {
             tasks.push(tokio::spawn(async move {
                 let _p = gate.acquire().await.unwrap();
                 let id = format!("b{i}");
-                let io = TcpStream::connect(addr).await?;
+                let io = connect_spread(i, addr).await?;
                 Client::connect(io, &id, hub_user(&id)).await
             }));
         }
@@ -183,6 +208,10 @@ async fn main() {
         clients.len() as f64 / dt
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
+    println!(
+        "server holds {} sockets (listener included)",
+        server_sockets(server.id())
+    );
     let idle = rss_kib(server.id());
     println!(
         "memory: server RSS {base} KiB -> {idle} KiB with {} idle connections = {:.2} KiB per connection",

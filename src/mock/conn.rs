@@ -33,6 +33,24 @@ const MAX_PENDING: usize = 4096;
 /// The hub's keep-alive timeout is 1.5 × the client's, capped at 1767 s (reference §2f).
 const MAX_IDLE: Duration = Duration::from_secs(1767);
 
+/// A stream that can tell when a read would not block, so that an idle connection waits
+/// without holding a read buffer (the ≤ 4 KiB per idle connection budget). Streams that
+/// cannot tell (TLS, in-memory pipes) resolve at once and read into a buffer as before.
+pub trait Readable: AsyncRead + AsyncWrite + Unpin {
+    fn wait_readable(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+impl Readable for tokio::net::TcpStream {
+    async fn wait_readable(&self) {
+        // An error shows on the read that follows.
+        let _ = self.readable().await;
+    }
+}
+impl<S: AsyncRead + AsyncWrite + Unpin> Readable for tokio_rustls::server::TlsStream<S> {}
+impl Readable for tokio::io::DuplexStream {}
+
 /// Which usernames a listener accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -97,7 +115,7 @@ impl Ord for PacketBox {
 }
 
 /// Serves one accepted connection to its end.
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(io: S, shared: Arc<Shared>, role: Role) {
+pub async fn serve<S: Readable>(io: S, shared: Arc<Shared>, role: Role) {
     let mut c = Conn {
         io,
         shared: shared.clone(),
@@ -123,7 +141,7 @@ fn delay(after: SimDuration) -> Duration {
     Duration::from_micros(after.as_micros())
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+impl<S: Readable> Conn<S> {
     /// One packet out of the buffer, if a whole one is there.
     fn parse(&mut self) -> Result<Option<Packet>, End> {
         if self.buf.is_empty() {
@@ -137,7 +155,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 
     async fn fill(&mut self) -> Result<(), End> {
-        // Small reads keep an idle connection's buffer small; a big packet grows it.
+        // No buffer until there is something to read; small reads keep it small after.
+        self.io.wait_readable().await;
         self.buf.reserve(256);
         match self.io.read_buf(&mut self.buf).await {
             Ok(0) | Err(_) => Err(End::Closed),
@@ -208,7 +227,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 
     async fn run(&mut self, role: Role) -> End {
-        let first = match timeout(self.shared.cfg.connect_timeout, self.read_connect()).await {
+        // The connect phase's futures live on the heap only while it lasts: the task's own
+        // future, held by every idle connection, is sized by the session loop alone.
+        let t = self.shared.cfg.connect_timeout;
+        let first = match Box::pin(timeout(t, self.read_connect())).await {
             Err(_) => return End::Idle,
             Ok(Err(e)) => return e,
             Ok(Ok(Packet::Connect(c))) => c,
@@ -216,7 +238,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Ok(Ok(_)) => return End::Malformed,
         };
         let keep_alive = first.keep_alive;
-        let mut session = match self.connect(first, role).await {
+        let mut session = match Box::pin(self.connect(first, role)).await {
             Ok(s) => s,
             Err(e) => return e,
         };
@@ -263,7 +285,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                             if let End::Throttled = e {
                                 // Messages already queued were accepted: their PUBACKs still
                                 // go out at the limit rate, then the connection closes.
-                                self.drain().await;
+                                Box::pin(self.drain()).await;
                             }
                             let _ = self.flush().await;
                             return e;
@@ -272,6 +294,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     Ok(None) => break,
                     Err(e) => return e,
                 }
+            }
+            if self.buf.is_empty() {
+                // Nothing partial: an idle connection holds no read buffer.
+                self.buf = BytesMut::new();
             }
             if self.flush().await.is_err() {
                 return End::Closed;
@@ -286,14 +312,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 }
             };
             tokio::select! {
-                r = self.io.read_buf(&mut self.buf) => {
+                r = async {
+                    // The buffer is allocated only once the socket is readable.
+                    self.io.wait_readable().await;
+                    if self.buf.capacity() - self.buf.len() < 64 {
+                        self.buf.reserve(if self.buf.is_empty() { 512 } else { 4096 });
+                    }
+                    self.io.read_buf(&mut self.buf).await
+                } => {
                     match r {
                         Ok(0) | Err(_) => return End::Closed,
                         Ok(_) => deadline = Instant::now() + idle,
                     }
                 }
-                _ = sleep_until(due.unwrap_or(deadline)), if due.is_some() => {
+                // One timer for both the next reply and the idle deadline (a smaller task).
+                _ = sleep_until(due.map_or(deadline, |d| d.min(deadline))) => {
                     let now = Instant::now();
+                    if due.is_none_or(|d| d > now) {
+                        return End::Idle;
+                    }
                     while let Some(Reverse((t, _, _))) = self.pending.peek() {
                         if *t > now {
                             break;
@@ -304,14 +341,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     }
                 }
                 _ = kick => return End::Kicked,
-                _ = sleep_until(deadline) => return End::Idle,
-            }
-            if self.buf.is_empty() && self.buf.capacity() > 1024 {
-                // Give a big packet's buffer back: idle reads need little (≤ 4 KiB budget).
-                self.buf = BytesMut::with_capacity(128);
-            } else if self.buf.capacity() - self.buf.len() < 64 {
-                self.buf
-                    .reserve(if self.buf.is_empty() { 128 } else { 4096 });
             }
         }
     }
@@ -870,6 +899,6 @@ mod size {
         let (a, _b) = tokio::io::duplex(64);
         let f = super::serve(a, shared, super::Role::Both);
         let n = std::mem::size_of_val(&f);
-        assert!(n < 2048, "{n} bytes");
+        assert!(n < 1024, "{n} bytes");
     }
 }

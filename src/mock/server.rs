@@ -47,6 +47,13 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     sock.listen(somaxconn())
 }
 
+/// Lifts the soft open-file limit to the hard limit (20,000 here): every connection is a
+/// descriptor, and the default soft limit of 1,024 would cap the mock far below its target.
+/// A failure leaves the limit as it was; the accept loop then backs off at the limit.
+pub fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(rlimit::INFINITY);
+}
+
 fn somaxconn() -> u32 {
     std::fs::read_to_string("/proc/sys/net/core/somaxconn")
         .ok()
@@ -62,6 +69,7 @@ impl MockServer {
         listen: Listen,
         tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ) -> io::Result<MockServer> {
+        raise_fd_limit();
         let shared = Shared::new(cfg);
         let (stop, stop_rx) = watch::channel(false);
         let tls = tls.map(TlsAcceptor::from);
@@ -146,13 +154,36 @@ async fn run_one(
     Stats::inc(&shared.stats.open);
     match tls {
         None => conn::serve(sock, shared.clone(), role).await,
-        Some(acc) => {
-            let t = shared.cfg.connect_timeout;
-            match tokio::time::timeout(t, acc.accept(sock)).await {
-                Ok(Ok(s)) => conn::serve(s, shared.clone(), role).await,
-                _ => Stats::inc(&shared.stats.tls_failed),
-            }
-        }
+        // A TLS session's state is kilobytes: boxed, so that a plain TCP connection's task
+        // is not sized for it (the ≤ 4 KiB per idle connection budget).
+        Some(acc) => Box::pin(run_tls(sock, &shared, acc, role)).await,
     }
     Stats::dec(&shared.stats.open);
+}
+
+async fn run_tls(sock: tokio::net::TcpStream, shared: &Arc<Shared>, acc: TlsAcceptor, role: Role) {
+    let t = shared.cfg.connect_timeout;
+    match tokio::time::timeout(t, acc.accept(sock)).await {
+        Ok(Ok(s)) => conn::serve(s, shared.clone(), role).await,
+        _ => Stats::inc(&shared.stats.tls_failed),
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// Every connection's task is sized by `run_one`'s future, TLS or not.
+    #[tokio::test]
+    async fn connection_task_is_small() {
+        let shared = super::Shared::new(super::MockConfig::new(
+            crate::scenario::load_str("[scenario]\nname=\"x\"\n[fleet]\ndevices=1\n", "t", &[])
+                .unwrap(),
+        ));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+            .await
+            .unwrap();
+        let f = super::run_one(c, shared, None, super::Role::Both);
+        let n = std::mem::size_of_val(&f);
+        assert!(n < 1152, "{n} bytes");
+    }
 }
