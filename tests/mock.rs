@@ -778,3 +778,51 @@ async fn mosquitto_clients_speak_to_the_mock() {
     assert_eq!(server.stats().telemetry, 1);
     server.shutdown().await;
 }
+
+/// reference §1e: a throttled DPS request is answered on `res/429/?$rid=…&retry-after=N` with
+/// an error body, and the same limits as the virtual engine decide when (one registration a
+/// second, a bucket one deep: the second register at once is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_register_gets_429_with_retry_after_and_an_error_body() {
+    let server = start(config(
+        "[dps.limits]\nregistrations_per_min = 60\nburst = \"1s\"\n",
+        &[],
+    ))
+    .await;
+    let id = "throttled-1";
+    let o = options(
+        server.dps_addr,
+        id,
+        DpsUsername::format(SCOPE, id),
+        dps_token(id, unix_now() + 3600),
+    );
+    let (c, mut ev) = connect(o).await.expect("DPS CONNACK 0");
+    c.subscribe("$dps/registrations/res/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let body = format!(r#"{{"registrationId": "{id}"}}"#);
+    let mut answers = Vec::new();
+    for rid in ["1", "2"] {
+        c.publish(
+            DpsRequest::register_topic(rid),
+            QoS::AtLeastOnce,
+            false,
+            body.clone(),
+        )
+        .await
+        .unwrap();
+        let p = next_publish(&mut ev).await.expect("register answer");
+        let t = DpsResponseTopic::parse(&p.topic).expect("a DPS response topic");
+        answers.push((t, p.payload));
+    }
+    assert_eq!(answers[0].0.status, 202);
+    let (t, payload) = &answers[1];
+    assert_eq!((t.status, t.rid.as_str()), (429, "2"));
+    assert!(t.retry_after_s.is_some_and(|s| s >= 1), "{t:?}");
+    let e: serde_json::Value = serde_json::from_slice(payload).unwrap();
+    assert_eq!(e["errorCode"], 429001, "{e}");
+    assert!(
+        e["trackingId"].is_string() && e["message"].is_string(),
+        "{e}"
+    );
+}
