@@ -2,6 +2,7 @@
 
 use super::{Configuration, Plan, Status};
 use crate::report::ReportError;
+use crate::scenario::units::format_clock;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -14,11 +15,9 @@ fn settings(c: &Configuration) -> String {
         .join(" ")
 }
 
+/// `h:mm:ss`, or `never` for a share of the fleet that was not (or cannot be) reached.
 fn clock(s: Option<f64>) -> String {
-    s.map_or("never".into(), |s| {
-        let s = s.round() as u64;
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    })
+    s.map_or("never".into(), format_clock)
 }
 
 fn status(s: Status) -> &'static str {

@@ -6,6 +6,7 @@
 use super::model::{LowerBounds, ModelReport};
 use crate::metrics::{Op, OpCounts, Recorder};
 use crate::scenario::Scenario;
+use crate::scenario::units::format_clock as clock;
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -33,11 +34,6 @@ pub fn ratios(measured: &LowerBounds, bound: &LowerBounds) -> LowerBounds {
         t99: r(measured.t99, bound.t99),
         t100: r(measured.t100, bound.t100),
     }
-}
-
-fn clock(s: f64) -> String {
-    let s = s.round() as u64;
-    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
 pub fn waste(sc: &Scenario, model: &ModelReport, rec: &Recorder) -> Vec<Waste> {

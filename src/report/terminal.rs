@@ -3,14 +3,9 @@
 
 use super::{RunInfo, Summary};
 use crate::quota::model::{ModelReport, QUANTILES};
-use crate::scenario::units::format_count as thousands;
+use crate::scenario::units::{format_clock as clock, format_count as thousands};
 use std::fmt::Write;
 use std::path::Path;
-
-fn clock(secs: f64) -> String {
-    let s = secs.round() as u64;
-    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-}
 
 fn ms(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| {

@@ -63,6 +63,13 @@ pub fn format_count(n: u64) -> String {
     out
 }
 
+/// Formats seconds as `h:mm:ss` (rounded; negative values as 0), the clock every table of
+/// simulated times uses.
+pub fn format_clock(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
 /// Parses `"90s"`, `"2h"`, `"1h 30m"`, `"250ms"`, or a bare number of seconds (`"30"`, `"1.5"`).
 pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
     let t = s.trim();
@@ -205,6 +212,14 @@ mod tests {
         assert!(parse_count("-3").is_err());
         assert!(parse_count("lots").is_err());
         assert!(parse_count("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn clocks_format_hours_minutes_seconds() {
+        assert_eq!(format_clock(0.0), "0:00:00");
+        assert_eq!(format_clock(1799.6), "0:30:00");
+        assert_eq!(format_clock(16_560.0), "4:36:00");
+        assert_eq!(format_clock(-5.0), "0:00:00");
     }
 
     #[test]

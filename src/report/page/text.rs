@@ -1,13 +1,8 @@
 //! Number and text formatting shared by the HTML and Markdown renderers: fixed formats, so a
 //! rendered report is byte-for-byte deterministic.
 
+pub(crate) use crate::scenario::units::format_clock as clock;
 pub(crate) use crate::scenario::units::format_count as count;
-
-/// Simulated seconds as `h:mm:ss`.
-pub(crate) fn clock(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-}
 
 /// A span of time for a sentence: `42 s`, `26 min 53 s`, `4 h 36 min`, `2 d 5 h`.
 pub(crate) fn duration(secs: f64) -> String {
