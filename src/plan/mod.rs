@@ -13,10 +13,10 @@ pub use sweep::{Sweep, grid};
 
 use crate::engine::virtual_time::VirtualEngine;
 use crate::quota::lint::{Finding, lint};
-use crate::quota::model::{LowerBounds, analyse};
+use crate::quota::model::{LowerBounds, ModelReport, analyse};
 use crate::report::Summary;
 use crate::report::metric::{CmpOp, Condition, Metric, Verdict, check, evaluate, split_slo};
-use crate::scenario::{ScenarioError, load_file};
+use crate::scenario::{Scenario, ScenarioError, load_file};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Mutex;
@@ -118,6 +118,9 @@ pub struct Configuration {
     /// (instances cost nothing a month, but fewer is simpler).
     #[serde(skip)]
     size: (u32, u32, u32),
+    /// The loaded scenario and its model, kept from pruning for the confirming run.
+    #[serde(skip)]
+    prepared: Option<Box<(Scenario, ModelReport)>>,
 }
 
 /// What a lint finding cost in this scenario: the run with its fix beside the run without.
@@ -165,17 +168,18 @@ pub struct PlanRequest<'a> {
 fn load_with(
     req: &PlanRequest<'_>,
     extra: &[(String, String)],
-) -> Result<crate::scenario::Scenario, ScenarioError> {
+) -> Result<Scenario, ScenarioError> {
     let mut sets = req.sets.clone();
     sets.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
     load_file(req.scenario, &sets)
 }
 
-/// Runs a scenario on the virtual engine and returns its summary as JSON.
-fn confirm(sc: &crate::scenario::Scenario, stop: &AtomicBool) -> Summary {
-    let model = serde_json::to_value(analyse(sc)).expect("the model serialises");
+/// Runs a scenario on the virtual engine; its summary carries the model as `fleetsim run`'s
+/// does (with measured/bound ratios and waste).
+fn confirm(sc: &Scenario, model: &ModelReport, stop: &AtomicBool) -> Summary {
     let r = VirtualEngine::new(sc).run(|_| {}, stop);
-    Summary::build(sc, "virtual", &r.recorder, r.stop.name(), r.end, model)
+    let m = crate::run::model_beside_measured(sc, model, &r.recorder);
+    Summary::build(sc, "virtual", &r.recorder, r.stop.name(), r.end, m)
 }
 
 fn measured(s: &Summary) -> LowerBounds {
@@ -263,6 +267,7 @@ pub fn plan(
                 verdicts: Vec::new(),
                 summary: None,
                 size: (0, 0, 0),
+                prepared: None,
             };
             match load_with(req, &c.settings) {
                 Err(e) => {
@@ -279,11 +284,13 @@ pub fn plan(
                         .iter()
                         .filter_map(|g| g.ruled_out(&m.lower_bound_s))
                         .collect();
-                    if !why.is_empty() {
+                    c.lower_bound_s = Some(m.lower_bound_s.clone());
+                    if why.is_empty() {
+                        c.prepared = Some(Box::new((sc, m)));
+                    } else {
                         c.status = Status::Pruned;
                         c.reason = Some(why.join("; "));
                     }
-                    c.lower_bound_s = Some(m.lower_bound_s);
                 }
             }
             c
@@ -313,11 +320,16 @@ pub fn plan(
             batch.len(),
             runs
         ));
-        let scenarios: Vec<_> = batch
+        let prepared: Vec<_> = batch
             .iter()
-            .map(|&i| load_with(req, &configs[i].settings).expect("validated above"))
+            .map(|&i| {
+                configs[i]
+                    .prepared
+                    .take()
+                    .expect("every candidate was prepared")
+            })
             .collect();
-        let summaries = parallel(scenarios, workers, |sc| confirm(&sc, stop));
+        let summaries = parallel(prepared, workers, |p| confirm(&p.0, &p.1, stop));
         runs += batch.len();
         for (&i, s) in batch.iter().zip(summaries) {
             let json = serde_json::to_value(&s).expect("a summary serialises");
@@ -423,7 +435,7 @@ fn closest_goal(goals: &[Goal], configs: &[Configuration]) -> Option<String> {
 /// Runs the base scenario once as it is and once per lint rule with that rule's fixes.
 fn lint_costs(
     req: &PlanRequest<'_>,
-    base: &crate::scenario::Scenario,
+    base: &Scenario,
     workers: usize,
     stop: &AtomicBool,
 ) -> Result<Vec<LintCost>, PlanError> {
@@ -441,7 +453,7 @@ fn lint_costs(
         sets.extend(fs.iter().flat_map(|f| f.fix.iter().cloned()));
         scenarios.push(load_file(req.scenario, &sets)?);
     }
-    let summaries = parallel(scenarios, workers, |sc| confirm(&sc, stop));
+    let summaries = parallel(scenarios, workers, |sc| confirm(&sc, &analyse(&sc), stop));
     let registrations = |s: &Summary| s.operations.get("dps.register").map_or(0, |o| o.ok);
     let (before, fixed) = summaries.split_first().expect("the base run is first");
     Ok(rules
