@@ -4,4 +4,5 @@
 //! in-process service models (`virtual` is a Rust keyword, hence the name).
 
 pub mod queue;
+pub mod shard;
 pub mod virtual_time;

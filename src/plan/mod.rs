@@ -165,10 +165,7 @@ pub struct PlanRequest<'a> {
 }
 
 /// Loads the base scenario with `extra` settings on top of the request's `--set`s.
-fn load_with(
-    req: &PlanRequest<'_>,
-    extra: &[(String, String)],
-) -> Result<Scenario, ScenarioError> {
+fn load_with(req: &PlanRequest<'_>, extra: &[(String, String)]) -> Result<Scenario, ScenarioError> {
     let mut sets = req.sets.clone();
     sets.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
     load_file(req.scenario, &sets)

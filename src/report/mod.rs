@@ -12,6 +12,7 @@ pub mod compare;
 pub mod condition;
 pub mod gate;
 pub mod junit;
+pub mod live;
 pub mod metric;
 pub mod page;
 pub mod run_info;

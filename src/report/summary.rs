@@ -42,6 +42,12 @@ pub struct Summary {
     /// `fleetsim compare` applies to this run; absent when the scenario has none.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub compare: std::collections::BTreeMap<String, String>,
+    /// Which slice of the fleet this run drove (`--shard K/N`); absent for the whole fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::engine::shard::Shard>,
+    /// Live-engine figures; absent for virtual runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::live::LiveSummary>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -214,6 +220,8 @@ impl Summary {
                 .iter()
                 .map(|t| (t.metric.clone(), t.text.clone()))
                 .collect(),
+            shard: None,
+            live: None,
         }
     }
 

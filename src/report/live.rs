@@ -1,0 +1,101 @@
+//! The `live` object of `summary.json`: what only a live run knows — which endpoint it drove,
+//! how far the generator fell behind its own schedule, the connections it opened, and (where a
+//! receiver could see the messages) telemetry loss and reordering from sequence numbers.
+//! Absent for virtual runs, so their summaries are unchanged.
+
+use serde::{Deserialize, Serialize};
+
+/// `summary.live`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveSummary {
+    /// What the devices talked to, e.g. `in-process mock`, `dps 127.0.0.1:8883`,
+    /// `plain-mqtt 127.0.0.1:1883`.
+    pub endpoint: String,
+    /// How late the generator acted on its own schedule (boots, timers), milliseconds.
+    pub generator_lag_ms: Lag,
+    /// Transport-level counts.
+    pub connections: Connections,
+    /// Telemetry sequence check; absent when no receiver could see the messages (real Azure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry_check: Option<SequenceCheck>,
+    /// Things that may distort the results (lag, TIME_WAIT sockets, a lost endpoint).
+    pub warnings: Vec<String>,
+}
+
+/// Generator lag. After a merge, `p50`/`p99` are the largest of the shards' (an upper bound).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lag {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// Scheduled actions (boots, timers) started late by more than 100 ms.
+    pub late_actions: u64,
+    pub actions: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Connections {
+    /// TCP connections established (plain or TLS).
+    pub opened: u64,
+    /// Connection attempts that failed before MQTT CONNACK (refused, reset, TLS, timeout).
+    pub failed: u64,
+    /// Connections that ended without the device closing them (server close, reset).
+    pub dropped: u64,
+    /// Most connections open at once.
+    pub peak_open: u64,
+}
+
+/// Telemetry as the receiver saw it, from `seq` in every payload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SequenceCheck {
+    /// Messages the devices sent and saw acknowledged.
+    pub acked: u64,
+    /// Distinct messages the receiver got.
+    pub received: u64,
+    /// Acknowledged messages the receiver never got.
+    pub lost: u64,
+    /// Copies of a message received more than once (a resend after a lost PUBACK).
+    pub duplicates: u64,
+    /// Messages received after a later message of the same device.
+    pub reordered: u64,
+}
+
+impl LiveSummary {
+    /// Adds another shard's figures to these.
+    pub fn merge(&mut self, o: &LiveSummary) {
+        if self.endpoint != o.endpoint && !o.endpoint.is_empty() {
+            if self.endpoint.is_empty() {
+                self.endpoint = o.endpoint.clone();
+            } else if !self.endpoint.contains(&o.endpoint) {
+                self.endpoint = format!("{}; {}", self.endpoint, o.endpoint);
+            }
+        }
+        let (a, b) = (&mut self.generator_lag_ms, &o.generator_lag_ms);
+        a.p50 = a.p50.max(b.p50);
+        a.p99 = a.p99.max(b.p99);
+        a.max = a.max.max(b.max);
+        a.late_actions += b.late_actions;
+        a.actions += b.actions;
+        let (a, b) = (&mut self.connections, &o.connections);
+        a.opened += b.opened;
+        a.failed += b.failed;
+        a.dropped += b.dropped;
+        a.peak_open += b.peak_open;
+        self.telemetry_check = match (self.telemetry_check, o.telemetry_check) {
+            (Some(mut a), Some(b)) => {
+                a.acked += b.acked;
+                a.received += b.received;
+                a.lost += b.lost;
+                a.duplicates += b.duplicates;
+                a.reordered += b.reordered;
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        for w in &o.warnings {
+            if !self.warnings.contains(w) {
+                self.warnings.push(w.clone());
+            }
+        }
+    }
+}
