@@ -8,7 +8,7 @@ mod recorder;
 mod timeline;
 
 pub use hlog::{EncodedInterval, SIGFIG};
-pub use recorder::{MIN_HLOG_INTERVAL, ONLINE_SHARES, OnlineTimes, Recorder};
+pub use recorder::{MIN_HLOG_INTERVAL, ONLINE_AT_TAG, ONLINE_SHARES, OnlineTimes, Recorder};
 pub use timeline::{Levels, OpCounts, Timeline, TimelineRow};
 
 use serde::Serialize;

@@ -11,6 +11,9 @@ use std::borrow::Cow;
 /// fractions so the thresholds are `ceil(devices × num / den)` in integers.
 pub const ONLINE_SHARES: [(u64, u64); 4] = [(50, 100), (90, 100), (99, 100), (100, 100)];
 
+/// The `histograms.hlog` tag of the first-online histogram ([`Recorder::online_at`]).
+pub const ONLINE_AT_TAG: &str = "online_at";
+
 /// The shortest interval of `histograms.hlog`.
 pub const MIN_HLOG_INTERVAL: SimDuration = SimDuration::from_secs(60);
 
@@ -37,6 +40,9 @@ pub struct OnlineTimes {
 /// - Levels: devices booted (cumulative), online now, ever online (cumulative), requests in
 ///   flight; and the times the ever-online count first reaches 50/90/99/100 % of the fleet.
 /// - A [`Timeline`] (one row per `bucket`) and interval histograms for `histograms.hlog`.
+/// - When each device first came online, as a histogram of microseconds since the run started
+///   ([`Recorder::online_at`]): shards' histograms add up, so `fleetsim merge` can find when the
+///   merged fleet reached each share (the exact times above cannot be added).
 ///
 /// Times passed in should not decrease (the virtual engine guarantees it); a slightly earlier
 /// time from a live engine is still counted, in the bucket it falls in.
@@ -50,6 +56,8 @@ pub struct Recorder {
     reached: [Option<SimTime>; 4],
     timeline: Timeline,
     histograms: Histograms,
+    /// First-online times, microseconds since the run started.
+    online_at: Histogram<u64>,
     end: Option<SimTime>,
 }
 
@@ -83,6 +91,8 @@ impl Recorder {
             reached: [None; 4],
             timeline: Timeline::new(bucket),
             histograms: Histograms::new(hlog_interval),
+            online_at: Histogram::new(super::SIGFIG)
+                .expect("3 significant figures is a valid histogram"),
             end: None,
         }
     }
@@ -127,6 +137,10 @@ impl Recorder {
         self.levels.online += 1;
         if first {
             self.levels.ever_online += 1;
+            if self.online_at.record(at.as_micros()).is_err() {
+                // Only when the histogram cannot grow further: clamp instead.
+                self.online_at.saturating_record(at.as_micros());
+            }
             while self.next_share < self.thresholds.len()
                 && self.levels.ever_online >= self.thresholds[self.next_share]
             {
@@ -195,6 +209,13 @@ impl Recorder {
         self.thresholds
     }
 
+    /// When each device first came online in this run (one sample per device, microseconds
+    /// since the run started; 3 significant figures). `histograms.hlog` holds it under
+    /// [`ONLINE_AT_TAG`].
+    pub fn online_at(&self) -> &Histogram<u64> {
+        &self.online_at
+    }
+
     pub fn timeline(&self) -> &Timeline {
         &self.timeline
     }
@@ -212,7 +233,9 @@ impl Recorder {
 
     /// Approximate heap bytes held (timeline, histograms, encoded intervals).
     pub fn heap_bytes(&self) -> usize {
-        self.timeline.heap_bytes() + self.histograms.heap_bytes()
+        self.timeline.heap_bytes()
+            + self.histograms.heap_bytes()
+            + self.online_at.distinct_values() * std::mem::size_of::<u64>()
     }
 }
 
@@ -296,6 +319,11 @@ mod tests {
         assert_eq!(t.t100, None);
         assert_eq!(r.levels().ever_online, 9);
         assert_eq!(r.levels().online, 9);
+        // One first-online time per device; the reconnect is not one.
+        let h = r.online_at();
+        assert_eq!(h.len(), 9);
+        assert!(h.equivalent(h.value_at_quantile(0.5), 5_000_000));
+        assert!(h.equivalent(h.max(), 9_000_000));
 
         // 101 devices: 99 % needs ceil(99.99) = 100.
         assert_eq!(

@@ -100,6 +100,22 @@ impl Timeline {
         }
     }
 
+    /// A timeline from finished rows: `timeline.csv` read back, or shards' rows added up by
+    /// `fleetsim merge`. Row `i` starts at `i × bucket`; no rows gets one empty row.
+    pub fn from_rows(bucket: SimDuration, mut rows: Vec<TimelineRow>) -> Timeline {
+        let bucket = SimDuration(bucket.0.max(1));
+        if rows.is_empty() {
+            rows.push(TimelineRow::default());
+        }
+        let cur_start = ((rows.len() - 1) as u64).saturating_mul(bucket.0);
+        Timeline {
+            bucket,
+            rows,
+            cur_start,
+            cur_end: cur_start.saturating_add(bucket.0),
+        }
+    }
+
     pub fn bucket(&self) -> SimDuration {
         self.bucket
     }

@@ -4,7 +4,7 @@
 //! assignment would have spared.
 
 use super::model::{LowerBounds, ModelReport};
-use crate::metrics::{Op, OpCounts, Recorder};
+use crate::metrics::{Op, OpCounts, Recorder, Timeline};
 use crate::scenario::Scenario;
 use crate::scenario::units::format_clock as clock;
 use serde::Serialize;
@@ -37,13 +37,15 @@ pub fn ratios(measured: &LowerBounds, bound: &LowerBounds) -> LowerBounds {
 }
 
 pub fn waste(sc: &Scenario, model: &ModelReport, rec: &Recorder) -> Vec<Waste> {
-    let tl = rec.timeline();
+    waste_in(sc.dps.limits.lookups_are_operations, model, rec.timeline())
+}
+
+/// [`waste`] from a timeline alone (`fleetsim merge` has the shards' timelines added up, not a
+/// recorder). `lookups_are_operations` is the scenario's `dps.limits.lookups_are_operations`; it
+/// matters only when the bottleneck is `dps.operations`.
+pub fn waste_in(lookups_are_operations: bool, model: &ModelReport, tl: &Timeline) -> Vec<Waste> {
     let bucket = tl.bucket().as_secs_f64();
-    let lookups = if sc.dps.limits.lookups_are_operations {
-        1
-    } else {
-        0
-    };
+    let lookups = if lookups_are_operations { 1 } else { 0 };
     // Each limit: its capacity, the operations it refuses, and what uses it up.
     let stages: [(&str, f64, &[Op]); 3] = [
         (

@@ -368,7 +368,8 @@ fn parse_latency(path: &Path, bytes: &[u8]) -> Result<Vec<LatencyRow>, LoadError
         .collect()
 }
 
-/// Sums every interval histogram per tag, and samples each sum's percentile spectrum.
+/// Sums every interval histogram per tag (but `online_at`, which holds no latencies), and
+/// samples each sum's percentile spectrum.
 /// Operations come out in `order` (summary.json's), then any other tag by name.
 fn parse_hlog(path: &Path, bytes: &[u8], order: &[&str]) -> Result<Vec<Spectrum>, LoadError> {
     let mut totals: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
@@ -379,6 +380,10 @@ fn parse_hlog(path: &Path, bytes: &[u8], order: &[&str]) -> Result<Vec<Spectrum>
             continue;
         };
         let tag = h.tag().map_or("", |t| t.as_str()).to_string();
+        if tag == crate::metrics::ONLINE_AT_TAG {
+            // First-online times, not a latency: no spectrum.
+            continue;
+        }
         let raw = base64::engine::general_purpose::STANDARD
             .decode(h.encoded_histogram())
             .map_err(|e| malformed(path, format!("`{tag}` histogram: {e}")))?;
