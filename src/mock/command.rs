@@ -53,21 +53,28 @@ fn build(o: &Options) -> Result<(MockConfig, Listen), CommandError> {
     let auth = if o.allow_any {
         Auth::AllowAny
     } else {
-        let key = match &o.group_key_file {
-            Some(f) => {
-                std::fs::read_to_string(f).map_err(|e| input(format!("{}: {e}", f.display())))?
-            }
-            None => std::env::var(GROUP_KEY_ENV).map_err(|_| {
-                input(format!(
-                    "no group key: set {GROUP_KEY_ENV}, give --group-key-file FILE, or \
-                     --allow-any to accept any password"
-                ))
-            })?,
+        let (key, source) = match &o.group_key_file {
+            Some(f) => (
+                std::fs::read_to_string(f).map_err(|e| {
+                    input(format!(
+                        "--group-key-file {}: cannot read it: {e}",
+                        f.display()
+                    ))
+                })?,
+                format!("--group-key-file {}", f.display()),
+            ),
+            None => (
+                std::env::var(GROUP_KEY_ENV).map_err(|_| {
+                    input(format!(
+                        "no group key: set {GROUP_KEY_ENV}, give --group-key-file FILE, or \
+                         --allow-any to accept any password"
+                    ))
+                })?,
+                GROUP_KEY_ENV.to_string(),
+            ),
         };
         let key = key.trim().to_string();
-        // Validate without printing: derive one key.
-        crate::protocol::sas::derive_device_key(&key, "x")
-            .map_err(|_| input("the group key is not valid base64".into()))?;
+        check_group_key(&key).map_err(|why| input(format!("{source}: {why}")))?;
         Auth::GroupKey(key)
     };
     let mut cfg = MockConfig::new(sc);
@@ -75,6 +82,21 @@ fn build(o: &Options) -> Result<(MockConfig, Listen), CommandError> {
     cfg.id_scope = o.id_scope.clone();
     cfg.hub_hostname = o.hub_hostname.clone();
     cfg.throttle_connack = o.throttle_connack;
+    for (flag, v) in [
+        ("--id-scope", &o.id_scope),
+        ("--hub-hostname", &o.hub_hostname),
+    ] {
+        if v.trim().is_empty() {
+            return Err(input(format!("{flag}: must not be empty")));
+        }
+    }
+    if let Some(n) = o.threads
+        && !(1..=MAX_THREADS).contains(&n)
+    {
+        return Err(input(format!(
+            "--threads {n}: give 1 to {MAX_THREADS} worker threads (default: one per CPU)"
+        )));
+    }
     let listen = match (o.dps_listen, o.hub_listen) {
         (Some(dps), Some(hub)) => Listen::Split { dps, hub },
         (None, None) => Listen::Shared(o.listen),
@@ -83,12 +105,37 @@ fn build(o: &Options) -> Result<(MockConfig, Listen), CommandError> {
     Ok((cfg, listen))
 }
 
+/// More worker threads than this is a typo, not a configuration (each has its own stack).
+const MAX_THREADS: usize = 1024;
+
+/// An enrollment group key as DPS takes it: base64 of 16 to 64 bytes (reference §3). The
+/// message never contains the key itself.
+fn check_group_key(key: &str) -> Result<(), String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|_| "the group key is not valid base64".to_string())?;
+    if !(16..=64).contains(&bytes.len()) {
+        return Err(format!(
+            "the group key is {} bytes; a symmetric key is 16 to 64 bytes, base64-encoded (reference §3)",
+            bytes.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the mock until Ctrl-C / SIGTERM.
 pub fn run(o: Options) -> Result<(), CommandError> {
     let (cfg, listen) = build(&o)?;
     let tls = match (&o.tls_self_signed, &o.tls_cert, &o.tls_key) {
         (Some(dir), None, None) => {
-            let s = tls::self_signed(dir).map_err(|e| CommandError::Failed(e.to_string()))?;
+            let s = tls::self_signed(dir).map_err(|e| match e {
+                // The directory cannot be written: bad input, like an unwritable --out.
+                tls::TlsError::Io(..) => {
+                    CommandError::Input(format!("--tls-self-signed {}: {e}", dir.display()))
+                }
+                e => CommandError::Failed(e.to_string()),
+            })?;
             println!("tls: self-signed; CA for clients: {}", s.ca_path.display());
             Some(s.config)
         }
@@ -118,9 +165,14 @@ pub fn run(o: Options) -> Result<(), CommandError> {
             Auth::AllowAny => "any password (--allow-any)",
             Auth::GroupKey(_) => "SAS tokens from the group key",
         };
+        let flags = match listen {
+            Listen::Shared(a) => format!("--listen {a}"),
+            Listen::Split { dps, hub } => format!("--dps-listen {dps} / --hub-listen {hub}"),
+        };
+        // The address cannot be used (not this host's, in use, a privileged port): bad input.
         let server = MockServer::start(cfg, listen, tls)
             .await
-            .map_err(|e| CommandError::Failed(format!("listen: {e}")))?;
+            .map_err(|e| CommandError::Input(format!("{flags}: cannot listen there: {e}")))?;
         if server.dps_addr == server.hub_addr {
             println!("dps+hub: {scheme}://{}", server.dps_addr);
         } else {

@@ -23,6 +23,11 @@ pub enum TlsError {
 /// A server configuration from PEM files.
 pub fn from_files(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let name = |p: &Path| p.display().to_string();
+    for p in [cert, key] {
+        if let Err(e) = std::fs::File::open(p) {
+            return Err(TlsError::Io(name(p), e));
+        }
+    }
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|_| TlsError::Pem(name(cert), "certificate"))?
         .collect::<Result<_, _>>()

@@ -93,8 +93,10 @@ pub enum Status {
     Pruned,
     Passed,
     Failed,
-    /// Not run: a cheaper configuration already passed.
+    /// Not run: a cheaper configuration already passed (or the plan was interrupted first).
     NotRun,
+    /// Its confirming run was interrupted (Ctrl-C / SIGTERM) before it finished: no verdict.
+    Interrupted,
 }
 
 /// One point of the sweep.
@@ -150,6 +152,9 @@ pub struct Plan {
     pub closest: Option<String>,
     pub lint: Vec<LintCost>,
     pub runs: usize,
+    /// False when the plan was interrupted (Ctrl-C / SIGTERM): some configurations were not
+    /// confirmed, so the recommendation may not be the cheapest that meets the goals.
+    pub complete: bool,
 }
 
 pub struct PlanRequest<'a> {
@@ -238,14 +243,7 @@ pub fn plan(
             points.len()
         )));
     }
-    // Keys must exist: a key the scenario schema does not know fails on the first point.
-    if let Some(first) = points.first() {
-        if let Err(e) = load_with(req, first) {
-            if e.message.contains("unknown key") {
-                return Err(e.into());
-            }
-        }
-    }
+    check_sweep_keys(req)?;
     progress(&format!(
         "{} configurations: checking each against the model",
         points.len()
@@ -293,6 +291,20 @@ pub fn plan(
             c
         })
         .collect();
+    if let Some(first) = configs.first()
+        && configs.iter().all(|c| c.status == Status::Invalid)
+    {
+        let set: Vec<String> = first
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        return Err(PlanError::Usage(format!(
+            "--sweep: no configuration of the sweep is a valid scenario; the first, {}, fails with {}",
+            set.join(" "),
+            first.reason.as_deref().unwrap_or("an error")
+        )));
+    }
 
     // Cheapest first; among equals, the smallest.
     let cheaper = |a: &Configuration, b: &Configuration| {
@@ -329,6 +341,12 @@ pub fn plan(
         let summaries = parallel(prepared, workers, |p| confirm(&p.0, &p.1, stop));
         runs += batch.len();
         for (&i, s) in batch.iter().zip(summaries) {
+            if !s.complete {
+                let c = &mut configs[i];
+                c.status = Status::Interrupted;
+                c.reason = Some("interrupted before its run finished".into());
+                continue;
+            }
             let json = serde_json::to_value(&s).expect("a summary serialises");
             let verdicts: Vec<Verdict> = req
                 .goals
@@ -383,7 +401,43 @@ pub fn plan(
         closest,
         lint,
         runs,
+        complete: !stop.load(Ordering::Relaxed),
     })
+}
+
+/// Each `--sweep` key must name a scenario key: one the schema does not know (or a malformed
+/// path) is refused before anything runs, naming the `--sweep` rather than the `--set` it
+/// becomes. A value that fails validation only makes its configurations invalid.
+fn check_sweep_keys(req: &PlanRequest<'_>) -> Result<(), PlanError> {
+    for (i, s) in req.sweeps.iter().enumerate() {
+        if req.sweeps[..i].iter().any(|t| t.key == s.key) {
+            return Err(PlanError::Usage(format!(
+                "--sweep '{}': the key is swept twice; give each key one --sweep with all its values",
+                s.key
+            )));
+        }
+        let Some(v) = s.values.first() else { continue };
+        let Err(e) = load_with(req, &[(s.key.clone(), v.clone())]) else {
+            continue;
+        };
+        const KEY_ERRORS: [&str; 6] = [
+            "unknown key",
+            "empty key segment",
+            "is not an array index",
+            "out of range",
+            "so it has no key",
+            "without a closing",
+        ];
+        let ours = e.location == format!("--set '{}={v}'", s.key);
+        if ours && KEY_ERRORS.iter().any(|k| e.message.contains(k)) {
+            return Err(ScenarioError {
+                location: format!("--sweep '{}'", s.key),
+                ..e
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// With nothing passing: the goal that came closest, as measured (or bounded) ÷ threshold.

@@ -27,6 +27,7 @@ fn status(s: Status) -> &'static str {
         Status::Passed => "PASS",
         Status::Failed => "fail",
         Status::NotRun => "not run",
+        Status::Interrupted => "interrupted",
     }
 }
 
@@ -34,6 +35,12 @@ fn status(s: Status) -> &'static str {
 pub fn render(p: &Plan) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "plan for {}: goals {}", p.scenario, p.goals.join(", "));
+    if !p.complete {
+        let _ = writeln!(
+            o,
+            "INTERRUPTED: not every configuration was confirmed; the plan is incomplete"
+        );
+    }
     let _ = writeln!(
         o,
         "{} configurations, {} pruned by the model, {} confirmed by full runs\n",

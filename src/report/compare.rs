@@ -440,6 +440,29 @@ pub(crate) fn input(path: &Path, message: impl Into<String>, hint: Option<&str>)
     }
 }
 
+/// Every compared metric a summary holds must be null or a non-negative number: a string, a
+/// table or a negative time is a damaged file (bad input), not a regression to report.
+fn check_values(dir: &Path, doc: &Value) -> Result<(), CompareError> {
+    use super::metric::{MetricErrorKind, lookup};
+    let path = dir.join("summary.json");
+    for (canonical, _, _) in compared_metrics() {
+        match lookup(doc, &canonical) {
+            // A metric this summary lacks is compared as null (not reached).
+            Err(e) if matches!(e.kind, MetricErrorKind::UnknownMetric { .. }) => {}
+            Err(e) => return Err(input(&path, e.message, None)),
+            Ok(Some(x)) if x < 0.0 => {
+                return Err(input(
+                    &path,
+                    format!("{canonical} is {x}: a metric fleetsim writes is never negative"),
+                    None,
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Compares two summary.json documents (`*_dir` only name them in the result).
 pub fn compare(
     current_dir: &Path,
@@ -485,6 +508,9 @@ pub fn compare(
     }
     if !why.is_empty() && !opts.force {
         return Err(CompareError::NotComparable(why));
+    }
+    for (dir, doc) in [(current_dir, current), (baseline_dir, baseline)] {
+        check_values(dir, doc)?;
     }
     // Per-metric tolerances: the current run's [compare] table, as recorded in summary.json.
     let mut tolerances = Vec::new();

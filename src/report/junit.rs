@@ -219,17 +219,30 @@ pub fn check_target(path: &Path) -> Result<(), String> {
             parent.display()
         ));
     }
-    Ok(())
+    // Probe with the temporary name `write_atomic` will use, so an unwritable directory is
+    // found now, not after a long run.
+    let probe = tmp_path(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| format!("{}: cannot write there: {e}", path.display()))
+}
+
+/// The temporary sibling [`write_atomic`] writes before renaming it over `path`.
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Writes `text` to `path` atomically: into a temporary sibling, renamed over `path`, so a
 /// reader never sees half a file.
 pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp: PathBuf = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = tmp_path(path);
     let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -125,13 +125,23 @@ pub fn hostname() -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// Words that make a flag's value a secret: `--group-key`, `--key`, `--sas-token`,
-/// `--password`, `--client-secret` …
-const SECRET_FLAG_WORDS: [&str; 5] = ["key", "token", "password", "secret", "signature"];
+/// Words that make a flag's value a secret: `--group-key`, `--key`, `--sas-token`, `--sas`,
+/// `--password`, `--client-secret`, `--credentials` …
+const SECRET_FLAG_WORDS: [&str; 8] = [
+    "key",
+    "token",
+    "password",
+    "secret",
+    "signature",
+    "sas",
+    "credential",
+    "credentials",
+];
 
-/// Inside any argument: everything after one of these is a secret (`--set dps.group_key=…`,
-/// connection strings `…;SharedAccessKey=…`, SAS tokens `…&sig=…`).
-const SECRET_VALUE_MARKERS: [&str; 5] = ["key=", "sig=", "token=", "password=", "secret="];
+/// Inside any argument: everything after one of these words followed by `=` (spaces around it
+/// allowed, or URL-encoded as `%3D`) is a secret (`--set dps.group_key=…`, connection strings
+/// `…;SharedAccessKey=…`, SAS tokens `…&sig=…`).
+const SECRET_VALUE_MARKERS: [&str; 5] = ["key", "sig", "token", "password", "secret"];
 
 const REDACTED: &str = "***";
 
@@ -180,7 +190,21 @@ fn redact_value(arg: &str) -> String {
     }
     let cut = SECRET_VALUE_MARKERS
         .iter()
-        .filter_map(|m| lower.find(m).map(|i| i + m.len()))
+        .flat_map(|m| lower.match_indices(m).map(move |(i, _)| i + m.len()))
+        .filter_map(|end| {
+            let rest = &lower[end..];
+            let spaces = rest.len() - rest.trim_start().len();
+            let rest = &rest[spaces..];
+            let eq = if rest.starts_with('=') {
+                1
+            } else if rest.starts_with("%3d") {
+                3
+            } else {
+                return None;
+            };
+            let value = &rest[eq..];
+            Some(end + spaces + eq + (value.len() - value.trim_start().len()))
+        })
         .min();
     if let Some(cut) = cut {
         return format!("{}{REDACTED}", &arg[..cut]);
@@ -247,6 +271,21 @@ mod tests {
             ["HostName=h.azure-devices.net;SharedAccessKeyName=owner;SharedAccessKey=***"]
         );
         assert_eq!(r(&["SharedAccessSignature sr=x&sig=y&se=1"]), ["***"]);
+        // Spaces around `=`, URL-encoded `=`, other secret flag names.
+        assert_eq!(
+            r(&["--set", "dps.group_key = abc"]),
+            ["--set", "dps.group_key = ***"]
+        );
+        assert_eq!(r(&["https://h/x?sig%3Dabc"]), ["https://h/x?sig%3D***"]);
+        assert_eq!(
+            r(&["--sas", "t", "--credentials=c"]),
+            ["--sas", "***", "--credentials=***"]
+        );
+        // A word that merely contains a marker is no secret.
+        assert_eq!(
+            r(&["--set", "hub.keys_total=5"]),
+            ["--set", "hub.keys_total=5"]
+        );
         assert_eq!(
             r(&["--dps", "mqtts://u:hunter2@dps.local:8883/x"]),
             ["--dps", "mqtts://u:***@dps.local:8883/x"]

@@ -3,10 +3,11 @@
 //! reader never sees a half-written results directory.
 
 use super::{RunInfo, Summary};
-use crate::metrics::{Op, Recorder};
+use crate::metrics::{ONLINE_AT_TAG, Op, Recorder, Timeline};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -37,12 +38,24 @@ pub enum ReportError {
         .0.display()
     )]
     NotEmpty(PathBuf),
-    #[error("{} exists and is not a directory", .0.display())]
+    #[error("results directory {} exists and is not a directory", .0.display())]
     NotADirectory(PathBuf),
     #[error("cannot write results under {}: the directory does not exist", .0.display())]
     NoParent(PathBuf),
     #[error("writing {}: {message}", path.display())]
     Encode { path: PathBuf, message: String },
+    #[error("cannot write results to {}: {source}", path.display())]
+    Unwritable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "only {} KiB free on the file system holding {}; a results directory needs a few MB (free some space, or choose another --out)",
+        free / 1024,
+        path.display()
+    )]
+    DiskFull { path: PathBuf, free: u64 },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
@@ -99,7 +112,10 @@ fn parent_of(dir: &Path) -> &Path {
 fn check_target(dir: &Path) -> Result<(), ReportError> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err(dir)(e)),
+        Err(source) => Err(ReportError::Unwritable {
+            path: dir.to_path_buf(),
+            source,
+        }),
         Ok(m) if !m.is_dir() => Err(ReportError::NotADirectory(dir.to_path_buf())),
         Ok(_) => {
             let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
@@ -126,11 +142,53 @@ pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
             return Err(ReportError::NoParent(parent.to_path_buf()));
         }
     }
-    // Probe with the very directory the writer will use.
+    // Probe with the very directory the writer will use; the error names `dir`, the
+    // directory asked for, not the probe.
     let probe = tmp_dir(dir);
-    fs::create_dir(&probe).map_err(io_err(&probe))?;
-    fs::remove_dir(&probe).map_err(io_err(&probe))?;
-    Ok(())
+    let unwritable = |source| ReportError::Unwritable {
+        path: dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir(&probe).map_err(unwritable)?;
+    fs::remove_dir(&probe).map_err(unwritable)?;
+    check_free_space(parent)
+}
+
+/// The least free space a results directory needs: its report.html alone is over 100 KB, and
+/// a long run's timeline and histogram log take a few MB.
+pub const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// Fails when the file system holding `dir` has clearly too little room for a results
+/// directory (less than [`MIN_FREE_BYTES`] available to this user), so a full disk is found
+/// before a long run, not after it. Where free space cannot be read, passes.
+pub fn check_free_space(dir: &Path) -> Result<(), ReportError> {
+    match free_bytes(dir) {
+        Some(free) if free < MIN_FREE_BYTES => Err(ReportError::DiskFull {
+            path: dir.to_path_buf(),
+            free,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Bytes available to an unprivileged user on the file system holding `dir` (`statvfs`).
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized, writable struct
+    // that statvfs fills in; nothing is retained after the call.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_: &Path) -> Option<u64> {
+    None
 }
 
 /// Write the results directory `dir` (absent or empty): `summary.json`, `run.json`,
@@ -142,6 +200,15 @@ pub fn write_results(
     run: &RunInfo,
     recorder: &Recorder,
 ) -> Result<(), ReportError> {
+    write_dir_atomically(dir, |tmp| write_files(tmp, summary, run, recorder))
+}
+
+/// Writes the directory `dir` (absent or empty) atomically: `fill` writes every file into the
+/// temporary sibling, which is then renamed onto `dir`; on failure it is removed.
+pub(crate) fn write_dir_atomically(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     check_target(dir)?;
     let tmp = tmp_dir(dir);
     if tmp.exists() {
@@ -149,7 +216,7 @@ pub fn write_results(
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     }
     fs::create_dir(&tmp).map_err(io_err(&tmp))?;
-    let written = write_files(&tmp, summary, run, recorder).and_then(|()| publish(&tmp, dir));
+    let written = fill(&tmp).and_then(|()| publish(&tmp, dir));
     if written.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
@@ -180,19 +247,27 @@ fn write_files(
     write_file(&tmp.join("run.json"), |w| {
         w.write_all(run.to_json().as_bytes())
     })?;
-    write_file(&tmp.join("timeline.csv"), |w| write_timeline(w, recorder))?;
-    write_file(&tmp.join("latency.csv"), |w| write_latency(w, recorder))?;
+    write_file(&tmp.join("timeline.csv"), |w| {
+        write_timeline(w, recorder.timeline())
+    })?;
+    write_file(&tmp.join("latency.csv"), |w| {
+        write_latency(w, |op| recorder.latency(op))
+    })?;
     let hlog = tmp.join("histograms.hlog");
     write_file(&hlog, |w| write_hlog(w, summary, recorder))?;
-    // report.html and report.md, rendered from the files just written: the same path
-    // `fleetsim report DIR` takes, so both give the same bytes.
+    render_reports(tmp)
+}
+
+/// report.html and report.md, rendered from the files just written into `tmp`: the same path
+/// `fleetsim report DIR` takes, so both give the same bytes.
+pub(crate) fn render_reports(tmp: &Path) -> Result<(), ReportError> {
     super::page::write_reports_for_run(tmp).map_err(|e| ReportError::Encode {
         path: tmp.join(super::page::HTML_FILE),
         message: e.to_string(),
     })
 }
 
-fn write_file(
+pub(crate) fn write_file(
     path: &Path,
     body: impl FnOnce(&mut BufWriter<fs::File>) -> io::Result<()>,
 ) -> Result<(), ReportError> {
@@ -236,10 +311,9 @@ fn csv_err(e: csv::Error) -> io::Error {
     }
 }
 
-fn write_timeline(w: &mut impl Write, recorder: &Recorder) -> io::Result<()> {
+pub(crate) fn write_timeline(w: &mut impl Write, timeline: &Timeline) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record(timeline_header()).map_err(csv_err)?;
-    let timeline = recorder.timeline();
     let mut rec: Vec<String> = Vec::with_capacity(5 + 5 * Op::ALL.len());
     for (i, row) in timeline.rows().iter().enumerate() {
         rec.clear();
@@ -256,14 +330,18 @@ fn write_timeline(w: &mut impl Write, recorder: &Recorder) -> io::Result<()> {
     out.flush()
 }
 
-fn write_latency(w: &mut impl Write, recorder: &Recorder) -> io::Result<()> {
+/// `latency.csv` from each operation's whole-run histogram.
+pub(crate) fn write_latency<'h>(
+    w: &mut impl Write,
+    latency: impl Fn(Op) -> Cow<'h, Histogram<u64>>,
+) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
         "op", "count", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
     ])
     .map_err(csv_err)?;
     for op in Op::ALL {
-        let h = recorder.latency(op);
+        let h = latency(op);
         let mut rec = vec![op.name().to_string(), h.len().to_string()];
         if h.is_empty() {
             rec.extend(std::iter::repeat_n(String::new(), 6));
@@ -277,10 +355,50 @@ fn write_latency(w: &mut impl Write, recorder: &Recorder) -> io::Result<()> {
     out.flush()
 }
 
+/// One line of `histograms.hlog`.
+pub(crate) struct HlogLine {
+    pub tag: String,
+    /// Simulated time since scenario start.
+    pub start: Duration,
+    pub duration: Duration,
+    pub histogram: Histogram<u64>,
+}
+
 fn write_hlog(w: &mut impl Write, summary: &Summary, recorder: &Recorder) -> io::Result<()> {
-    let mut serializer = V2DeflateSerializer::new();
+    let end = recorder.end().map_or(0, |e| e.as_micros());
+    // The first-online histogram first: one line over the whole run, always written (even
+    // empty), so that start times never decrease down the file.
+    let online_at = std::iter::once(Ok(HlogLine {
+        tag: ONLINE_AT_TAG.to_string(),
+        start: Duration::ZERO,
+        duration: Duration::from_micros(end),
+        histogram: recorder.online_at().clone(),
+    }));
     let mut deserializer = Deserializer::new();
-    let mut log = IntervalLogWriterBuilder::new()
+    let intervals = recorder.hlog_intervals().iter().map(move |e| {
+        let h: Histogram<u64> = deserializer.deserialize(&mut &e.bytes[..]).map_err(|err| {
+            io::Error::other(format!("re-reading an interval histogram: {err:?}"))
+        })?;
+        Ok(HlogLine {
+            tag: e.op.name().to_string(),
+            start: Duration::from_micros(e.start.as_micros()),
+            duration: e.duration.into(),
+            histogram: h,
+        })
+    });
+    write_hlog_lines(w, summary, &[], online_at.chain(intervals))
+}
+
+/// `histograms.hlog`: the header (with `comments` added), then `lines` in order.
+pub(crate) fn write_hlog_lines(
+    w: &mut impl Write,
+    summary: &Summary,
+    comments: &[String],
+    lines: impl IntoIterator<Item = io::Result<HlogLine>>,
+) -> io::Result<()> {
+    let mut serializer = V2DeflateSerializer::new();
+    let mut builder = IntervalLogWriterBuilder::new();
+    builder
         .add_comment(&format!(
             "fleetsim {} latency histograms, results format {}",
             env!("CARGO_PKG_VERSION"),
@@ -289,8 +407,15 @@ fn write_hlog(w: &mut impl Write, summary: &Summary, recorder: &Recorder) -> io:
         .add_comment(&format!(
             "scenario {} ({}), engine {}, seed {}",
             summary.scenario.name, summary.scenario.hash, summary.engine, summary.seed
-        ))
+        ));
+    for c in comments {
+        builder.add_comment(c);
+    }
+    let mut log = builder
         .add_comment("Tag = operation; values = latency of Ok answers in microseconds")
+        .add_comment(&format!(
+            "Tag = {ONLINE_AT_TAG}: when each device first came online, microseconds since scenario start"
+        ))
         .add_comment(
             "timestamps = simulated seconds since scenario start (BaseTime 0, not wall-clock)",
         )
@@ -298,16 +423,13 @@ fn write_hlog(w: &mut impl Write, summary: &Summary, recorder: &Recorder) -> io:
         .with_base_time(UNIX_EPOCH)
         .with_max_value_divisor(1_000.0)
         .begin_log_with(w, &mut serializer)?;
-    for e in recorder.hlog_intervals() {
-        let h: Histogram<u64> = deserializer.deserialize(&mut &e.bytes[..]).map_err(|err| {
-            io::Error::other(format!("re-reading an interval histogram: {err:?}"))
-        })?;
-        let tag = Tag::new(e.op.name());
+    for line in lines {
+        let line = line?;
         log.write_histogram(
-            &h,
-            Duration::from_micros(e.start.as_micros()),
-            e.duration.into(),
-            tag,
+            &line.histogram,
+            line.start,
+            line.duration,
+            Tag::new(&line.tag),
         )
         .map_err(|err| io::Error::other(err.to_string()))?;
     }
@@ -497,7 +619,10 @@ mod tests {
                 None => assert!(total.is_empty(), "{}", op.name()),
             }
         }
-        assert_eq!(merged.len(), 3);
+        // Three operations with Ok answers, and the first-online times.
+        assert_eq!(merged.len(), 4);
+        assert_eq!(&merged[ONLINE_AT_TAG], rec.online_at());
+        assert_eq!(rec.online_at().len(), 3);
     }
 
     /// Standard base64, enough for the test (the crate's own base64 is not a dependency here).

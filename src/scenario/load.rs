@@ -116,7 +116,22 @@ pub fn read_file(path: &Path) -> Result<String, ScenarioError> {
             Some("is this the right file?"),
         ));
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    // Read at most one byte past the limit: a device or a pipe (`/dev/zero`, `<(yes)`) has no
+    // length in its metadata and would otherwise be read forever.
+    let mut bytes = Vec::new();
+    {
+        use std::io::Read as _;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(io)?;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(fail(
+            name,
+            format!("is more than {MAX_FILE_BYTES} bytes; a scenario file is a few KB"),
+            Some("is this the right file?"),
+        ));
+    }
     let binary = Some("a scenario is a TOML text file; is this a binary file?");
     match String::from_utf8(bytes) {
         Ok(text) => match text.find('\0') {
@@ -263,6 +278,17 @@ fn syntax_error(e: &toml::de::Error, text: &str, origin: &str) -> ScenarioError 
                 "each key may appear once per table; a [table] header may appear once".to_string(),
             );
         }
+    } else if message.starts_with("invalid type: integer") && message.contains("as i128") {
+        // An integer literal beyond 64 bits: the toml crate's words name its internals.
+        let digits = ticked(&message)
+            .first()
+            .copied()
+            .unwrap_or_default()
+            .to_string();
+        message = format!(
+            "the integer {digits} is out of range: TOML integers are 64-bit (at most 9223372036854775807)"
+        );
+        hint = Some("a count that large is not meaningful here; check the number".to_string());
     } else if message.starts_with("string values must be quoted") {
         hint = Some(
             "durations, shares and names are TOML strings: write e.g. max_duration = \"30m\""

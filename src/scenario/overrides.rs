@@ -166,7 +166,14 @@ pub fn apply_set(table: &mut toml::Table, arg: &str) -> Result<KeyPath, SetError
     if key.is_empty() {
         return Err(set_error("the key before `=` is empty", example));
     }
-    let raw_path = KeyPath::parse(key).map_err(|m| set_error(m, example))?;
+    let raw_path = KeyPath::parse(key).map_err(|m| {
+        set_error(
+            m,
+            Some(
+                "a key path is dotted names with [N] for an array entry, e.g. fleet.class[1].share",
+            ),
+        )
+    })?;
     if !matches!(raw_path.0.first(), Some(Seg::Key(_))) {
         return Err(set_error(
             format!("`{key}` must start with a table or key name"),

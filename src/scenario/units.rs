@@ -76,20 +76,38 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
     if let Ok(x) = t.parse::<f64>() {
         return secs_to_duration(x).map_err(|e| format!("`{s}`: {e}"));
     }
-    humantime::parse_duration(t)
-        .map(SimDuration::from)
-        .map_err(|e| {
-            format!(
-                "`{s}` is not a duration ({e}; expected e.g. \"90s\", \"15m\", \"2h\", \"1h 30m\")"
-            )
-        })
+    if t.starts_with('-') {
+        return Err(format!("`{s}`: a duration cannot be negative"));
+    }
+    let d = humantime::parse_duration(t).map_err(|e| {
+        format!("`{s}` is not a duration ({e}; expected e.g. \"90s\", \"15m\", \"2h\", \"1h 30m\")")
+    })?;
+    if d.as_secs_f64() > MAX_SECS {
+        return Err(format!("`{s}`: {TOO_LONG}"));
+    }
+    let sim = SimDuration::from(d);
+    if sim.is_zero() && !d.is_zero() {
+        return Err(format!(
+            "`{s}` is shorter than 1µs, the finest time step fleetsim simulates"
+        ));
+    }
+    Ok(sim)
 }
+
+/// The longest duration a scenario may hold (about 31,700 years): far beyond any run, far
+/// below where microsecond arithmetic overflows.
+const MAX_SECS: f64 = 1e12;
+const TOO_LONG: &str = "a duration longer than 10^12 seconds is not meaningful";
 
 fn secs_to_duration(x: f64) -> Result<SimDuration, String> {
     if !x.is_finite() || x < 0.0 {
         Err("a duration must be a non-negative number of seconds".into())
-    } else if x > 1e12 {
-        Err("a duration longer than 10^12 seconds is not meaningful".into())
+    } else if x > MAX_SECS {
+        Err(TOO_LONG.into())
+    } else if x > 0.0 && SimDuration::from_secs_f64(x).is_zero() {
+        Err(format!(
+            "{x} s is shorter than 1µs, the finest time step fleetsim simulates"
+        ))
     } else {
         Ok(SimDuration::from_secs_f64(x))
     }
@@ -154,6 +172,11 @@ impl<'de> Deserialize<'de> for Count {
             from_f64: |x| {
                 if x >= 0.0 && x.fract() == 0.0 && x <= u64::MAX as f64 {
                     Ok(Count(x as u64))
+                } else if x.is_finite() && x > u64::MAX as f64 {
+                    Err(format!(
+                        "{x:e} is too large for a count (at most {})",
+                        u64::MAX
+                    ))
                 } else {
                     Err(format!("{x} is not a non-negative whole number"))
                 }

@@ -101,6 +101,17 @@ pub(super) fn arrival(a: &ArrivalSpec, devices: u64, max_duration: SimDuration) 
         }
     }
     let start = a.start.map_or(SimDuration::ZERO, |d| d.0);
+    if start >= max_duration {
+        return Err(Invalid::new(
+            "arrival.start",
+            format!(
+                "the arrival starts at {}, not before run.max_duration = {}: no device would boot during the run",
+                dur(start),
+                dur(max_duration)
+            ),
+        )
+        .hint("start the arrival earlier, or raise run.max_duration"));
+    }
     let window = a.window.map_or(SimDuration::ZERO, |d| d.0);
     let (arrival, end_key) = match kind {
         ArrivalKind::Burst => {
