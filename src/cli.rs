@@ -28,12 +28,25 @@ pub enum Command {
     Mock(MockArgs),
     /// Render report.html and report.md again from a results directory's files.
     Report(ReportArgs),
+    /// Combine the results directories of shard runs into one.
+    Merge(MergeArgs),
 }
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
     /// The results directory (it holds summary.json).
     pub results_dir: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The shard runs' results directories (`fleetsim run --shard K/N`, every K from 0 to
+    /// N − 1 once), in any order.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The merged results directory (it must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,7 +61,8 @@ pub struct RunArgs {
     pub sets: Vec<String>,
     /// Override run.seed (0 to 2^63 − 1: a TOML integer is 64-bit signed, so a seed can be
     /// written in a scenario file too).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Results directory (default results/<scenario>-<UTC timestamp>).
     #[arg(long)]
@@ -66,6 +80,67 @@ pub struct RunArgs {
     /// Write the SLO verdicts as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// `fleetsim run --engine live` options (rejected with the virtual engine).
+#[derive(clap::Args, Debug, Default)]
+#[command(next_help_heading = "Live engine (--engine live)")]
+pub struct LiveArgs {
+    /// A DPS-compatible endpoint, HOST[:PORT] (port 8883, TLS). Without it an in-process mock
+    /// on 127.0.0.1 serves DPS and the hub.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub dps: Option<String>,
+    /// Where every hub connection goes, HOST[:PORT] (the assigned hub's name is still used in
+    /// usernames, tokens and TLS); also the hub of devices with a cached assignment. In
+    /// plain-mqtt mode: the broker.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub hub: Option<String>,
+    /// `azure`: SAS-authenticated IoT Hub; `plain-mqtt`: any MQTT 3.1.1 broker, no
+    /// authentication, with a subscriber checking sequence numbers.
+    #[arg(long, value_enum, default_value_t = HubModeArg::Azure)]
+    pub hub_mode: HubModeArg,
+    /// The DPS ID scope.
+    #[arg(long, default_value = "0ne00000000")]
+    pub id_scope: String,
+    /// File holding the enrollment group key (else FLEETSIM_GROUP_KEY; never on the command
+    /// line).
+    #[arg(long, value_name = "FILE")]
+    pub group_key_file: Option<PathBuf>,
+    /// Plain TCP to --dps/--hub (a `fleetsim mock` without TLS). Real Azure needs TLS.
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Trust only this CA certificate (PEM) instead of the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Drive devices K, K+N, K+2N, … only; combine the N results with `fleetsim merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Open at most this many connections per second, across the process.
+    #[arg(long, value_name = "PER_S")]
+    pub max_connect_rate: Option<u32>,
+    /// Handshakes (TCP, TLS, CONNECT until CONNACK) in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_handshakes: usize,
+    /// Source addresses to spread connections over: A-B (IPv4 range) or A,B,…; default
+    /// 127.0.0.2-127.0.0.40 for a loopback endpoint on Linux.
+    #[arg(long, value_name = "ADDRS")]
+    pub source_addrs: Option<String>,
+    /// Worker threads (default: one per CPU).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop the run (results marked incomplete) when no connection has succeeded for this long
+    /// while connections keep failing.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub endpoint_lost_after: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum HubModeArg {
+    #[default]
+    Azure,
+    PlainMqtt,
 }
 
 #[derive(clap::Args, Debug)]
@@ -76,7 +151,12 @@ pub struct CompareArgs {
     pub baseline: PathBuf,
     /// How much worse than the baseline any compared metric may get, as a percentage of the
     /// baseline value; the scenario's [compare] table overrides it per metric.
-    #[arg(long, value_name = "PERCENT", default_value = "10%")]
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value = "10%",
+        allow_hyphen_values = true
+    )]
     pub max_regression: String,
     /// Compare even when the runs are not comparable (another scenario hash, engine or seed).
     #[arg(long)]
@@ -134,6 +214,9 @@ pub struct ValidateArgs {
 pub enum Engine {
     /// Simulated clock and in-process service models; as fast as the CPU allows.
     Virtual,
+    /// Real MQTT connections on the wall clock: to an in-process mock by default, or to
+    /// --dps/--hub.
+    Live,
 }
 
 #[derive(clap::Args, Debug)]
@@ -178,13 +261,13 @@ pub struct MockArgs {
     #[arg(long)]
     pub tier: Option<String>,
     /// Hub units (overrides hub.units).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub units: Option<u32>,
     /// Number of hubs (overrides hub.count).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub hubs: Option<u32>,
     /// DPS instances (overrides dps.instances).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dps_instances: Option<u32>,
     /// CONNACK code for a CONNECT refused by the connection throttle or the daily quota.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]

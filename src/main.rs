@@ -5,7 +5,7 @@ mod cli;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use fleetsim::run::{RunError, RunRequest, run_virtual};
+use fleetsim::run::{EngineChoice, RunRequest, Tick, run_scenario};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(args),
         Command::Mock(args) => mock(args),
         Command::Report(args) => report(args),
+        Command::Merge(args) => merge(args),
     }
 }
 
@@ -84,6 +85,13 @@ fn validate(args: cli::ValidateArgs) -> ExitCode {
 }
 
 fn run(args: cli::RunArgs) -> ExitCode {
+    let engine = match engine_choice(&args) {
+        Ok(e) => e,
+        Err(msg) => {
+            eprintln!("fleetsim: {msg}");
+            return ExitCode::from(2);
+        }
+    };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -115,15 +123,33 @@ fn run(args: cli::RunArgs) -> ExitCode {
         slos: args.slos.clone(),
         junit: args.junit.clone(),
     };
-    let result = run_virtual(
+    // Live rates: connects/s and throttles/s over the last progress interval.
+    let mut last = (0u64, 0u64, fleetsim::time::SimTime::ZERO);
+    let result = run_scenario(
         req,
+        &engine,
         now,
         || started.elapsed(),
-        |_, p| {
-            if let Some(b) = &bar {
-                b.set_length(p.devices);
-                b.set_position(p.online);
-                b.set_message(format!("simulated {} · {} events", p.now, p.events));
+        |_, tick| {
+            let Some(b) = &bar else { return };
+            match tick {
+                Tick::Virtual(p) => {
+                    b.set_length(p.devices);
+                    b.set_position(p.online);
+                    b.set_message(format!("simulated {} · {} events", p.now, p.events));
+                }
+                Tick::Live(p) => {
+                    let dt = p.now.since(last.2).as_secs_f64().max(1e-3);
+                    let connects = (p.connects - last.0) as f64 / dt;
+                    let throttles = (p.throttled - last.1) as f64 / dt;
+                    last = (p.connects, p.throttled, p.now);
+                    b.set_length(p.devices);
+                    b.set_position(p.online);
+                    b.set_message(format!(
+                        "{} booted · {connects:.0} connects/s · {throttles:.0} throttled/s",
+                        p.booted
+                    ));
+                }
             }
         },
         &stop,
@@ -147,11 +173,18 @@ fn run(args: cli::RunArgs) -> ExitCode {
                     )
                 );
             }
-            if out.stop == fleetsim::engine::virtual_time::StopReason::Interrupted {
-                eprintln!(
-                    "fleetsim: interrupted; partial results in {}",
-                    out.dir.display()
-                );
+            if let Some(live) = &out.summary.live {
+                for w in &live.warnings {
+                    eprintln!("fleetsim: warning: {w}");
+                }
+            }
+            use fleetsim::engine::virtual_time::StopReason;
+            if matches!(out.stop, StopReason::Interrupted | StopReason::EndpointLost) {
+                let why = match out.stop {
+                    StopReason::Interrupted => "interrupted",
+                    _ => "the endpoint was lost",
+                };
+                eprintln!("fleetsim: {why}; partial results in {}", out.dir.display());
                 return ExitCode::from(3);
             }
             if !args.json && !args.quiet {
@@ -165,12 +198,72 @@ fn run(args: cli::RunArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("fleetsim: {e}");
-            ExitCode::from(match e {
-                RunError::Scenario(_) | RunError::Output(_) | RunError::Junit(_) => 2,
-                RunError::Write(_) => 3,
-            })
+            ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `--engine` and the live flags as the library's options; an error names the flag.
+fn engine_choice(args: &cli::RunArgs) -> Result<EngineChoice, String> {
+    use fleetsim::engine::live::{HubMode, LiveOptions, Secret, net};
+    use fleetsim::engine::shard::Shard;
+    let l = &args.live;
+    if args.engine == cli::Engine::Virtual {
+        let given = [
+            ("--dps", l.dps.is_some()),
+            ("--hub", l.hub.is_some()),
+            ("--shard", l.shard.is_some()),
+            ("--group-key-file", l.group_key_file.is_some()),
+            ("--ca", l.ca.is_some()),
+            ("--source-addrs", l.source_addrs.is_some()),
+            ("--max-connect-rate", l.max_connect_rate.is_some()),
+            ("--no-tls", l.no_tls),
+            ("--hub-mode", l.hub_mode != cli::HubModeArg::Azure),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
+            return Err(format!("{flag} is a live-engine option: add --engine live"));
+        }
+        return Ok(EngineChoice::Virtual);
+    }
+    let group_key = match &l.group_key_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("--group-key-file {}: {e}", f.display()))?,
+        ),
+        None => std::env::var(fleetsim::mock::command::GROUP_KEY_ENV).ok(),
+    }
+    .map(|k| Secret(k.trim().to_string()));
+    let endpoint_lost_after = humantime::parse_duration(&l.endpoint_lost_after).map_err(|_| {
+        format!(
+            "--endpoint-lost-after '{}': expected a duration such as 15s",
+            l.endpoint_lost_after
+        )
+    })?;
+    Ok(EngineChoice::Live(Box::new(LiveOptions {
+        dps: l.dps.clone(),
+        hub: l.hub.clone(),
+        hub_mode: match l.hub_mode {
+            cli::HubModeArg::Azure => HubMode::Azure,
+            cli::HubModeArg::PlainMqtt => HubMode::PlainMqtt,
+        },
+        id_scope: l.id_scope.clone(),
+        group_key,
+        tls: !l.no_tls,
+        ca: l.ca.clone(),
+        shard: match &l.shard {
+            Some(s) => Shard::parse(s)?,
+            None => Shard::WHOLE,
+        },
+        max_connect_rate: l.max_connect_rate,
+        max_handshakes: l.max_handshakes,
+        source_addrs: l
+            .source_addrs
+            .as_deref()
+            .map(net::parse_source_addrs)
+            .transpose()?,
+        threads: l.threads,
+        endpoint_lost_after,
+    })))
 }
 
 fn plan(args: cli::PlanArgs) -> ExitCode {
@@ -192,6 +285,22 @@ fn plan(args: cli::PlanArgs) -> ExitCode {
         },
         None => Prices::default(),
     };
+    // Where plan.json goes is checked before any run, like `run`'s results directory.
+    let name = match fleetsim::run::load(&args.scenario, &args.sets, None) {
+        Ok(sc) => sc.name,
+        Err(e) => return fail(e.render()),
+    };
+    // The wall clock names the output directory, at the binary's edge.
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| fleetsim::report::default_results_dir(&format!("{name}-plan"), now));
+    if let Err(e) = fleetsim::report::check_writable(&dir) {
+        let flag = if args.out.is_some() { "--out: " } else { "" };
+        return fail(format!("{flag}{e}"));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -217,12 +326,6 @@ fn plan(args: cli::PlanArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e.to_string()),
     };
-    // The wall clock names the output directory, at the binary's edge.
-    #[allow(clippy::disallowed_methods)]
-    let now = std::time::SystemTime::now();
-    let dir = args.out.clone().unwrap_or_else(|| {
-        fleetsim::report::default_results_dir(&format!("{}-plan", p.scenario), now)
-    });
     if let Err(e) = fleetsim::plan::output::write(&dir, &p) {
         eprintln!("fleetsim: {e}");
         return ExitCode::from(3);
@@ -231,7 +334,11 @@ fn plan(args: cli::PlanArgs) -> ExitCode {
         out!("{}", fleetsim::plan::output::render(&p));
         outln!("plan: {}", dir.display());
     }
-    if stop.load(Ordering::Relaxed) {
+    if !p.complete {
+        eprintln!(
+            "fleetsim: interrupted; the partial plan (\"complete\": false) is in {}",
+            dir.display()
+        );
         return ExitCode::from(3);
     }
     if p.recommended.is_some() {
@@ -305,6 +412,46 @@ fn compare(args: cli::CompareArgs) -> ExitCode {
         Err(e) => {
             eprintln!("fleetsim: {}", e.render());
             ExitCode::from(2)
+        }
+    }
+}
+
+fn merge(args: cli::MergeArgs) -> ExitCode {
+    use fleetsim::report::merge::{MergeError, MergeRequest, merge};
+    let req = MergeRequest {
+        inputs: args.dirs,
+        out: args.out,
+        args: std::env::args().collect(),
+    };
+    match merge(&req) {
+        Ok(m) => {
+            for note in &m.notes {
+                eprintln!("fleetsim: note: {note}");
+            }
+            let what = if m.shards == 1 {
+                "1 whole run".to_string()
+            } else {
+                format!("{} shards", m.shards)
+            };
+            outln!(
+                "merged {what} of {} ({} devices, engine {}, seed {}) into {}",
+                m.summary.scenario.name,
+                fleetsim::scenario::units::format_count(m.summary.devices),
+                m.summary.engine,
+                m.summary.seed,
+                m.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match e {
+                MergeError::Output(_) => eprintln!("fleetsim: --out: {e}"),
+                _ => eprintln!("fleetsim: {e}"),
+            }
+            ExitCode::from(match e {
+                MergeError::Input(_) | MergeError::Output(_) => 2,
+                MergeError::Write(_) => 3,
+            })
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `fleetsim run`: scenario → quota model → engine → results directory. The binary wraps this
 //! with argument parsing, progress display and exit codes; tests call it directly.
 
+use crate::engine::live::{self, LiveError, LiveOptions, LiveProgress};
 use crate::engine::virtual_time::{Progress, StopReason, VirtualEngine};
 use crate::quota::model::{ModelReport, analyse};
 use crate::report::metric::{Slo, Verdict};
@@ -26,6 +27,34 @@ pub enum RunError {
     /// Writing results after the run failed (exit 3).
     #[error("the run finished but its results could not be written: {0}")]
     Write(ReportError),
+    /// The live engine could not start (exit 2 for bad input or limits, 3 for a failure).
+    #[error("{0}")]
+    Live(#[from] LiveError),
+}
+
+impl RunError {
+    /// The process exit code: 2 bad input (nothing ran), 3 the run or its writing failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Scenario(_) | RunError::Output(_) | RunError::Junit(_) => 2,
+            RunError::Live(LiveError::Input(_) | LiveError::Descriptors { .. }) => 2,
+            RunError::Live(LiveError::Failed(_)) | RunError::Write(_) => 3,
+        }
+    }
+}
+
+/// Which engine drives the devices.
+#[derive(Clone, Debug)]
+pub enum EngineChoice {
+    Virtual,
+    Live(Box<LiveOptions>),
+}
+
+/// A progress snapshot from either engine.
+#[derive(Clone, Copy, Debug)]
+pub enum Tick<'a> {
+    Virtual(&'a Progress),
+    Live(&'a LiveProgress),
 }
 
 /// What a caller asks for.
@@ -70,7 +99,31 @@ pub fn run_virtual(
     req: RunRequest<'_>,
     now: SystemTime,
     wall: impl Fn() -> Duration,
-    progress: impl FnMut(&Scenario, &Progress),
+    mut progress: impl FnMut(&Scenario, &Progress),
+    stop: &AtomicBool,
+) -> Result<RunOutput, RunError> {
+    run_scenario(
+        req,
+        &EngineChoice::Virtual,
+        now,
+        wall,
+        |sc, t| {
+            if let Tick::Virtual(p) = t {
+                progress(sc, p)
+            }
+        },
+        stop,
+    )
+}
+
+/// Runs a scenario on either engine and writes its results directory (same files, same
+/// format; a live run's summary adds `live`, and `shard` for one slice of the fleet).
+pub fn run_scenario(
+    req: RunRequest<'_>,
+    engine: &EngineChoice,
+    now: SystemTime,
+    wall: impl Fn() -> Duration,
+    mut progress: impl FnMut(&Scenario, Tick<'_>),
     stop: &AtomicBool,
 ) -> Result<RunOutput, RunError> {
     let mut scenario = load(req.scenario, &req.sets, req.seed)?;
@@ -83,6 +136,9 @@ pub fn run_virtual(
         })?;
         scenario.slo.push(slo);
     }
+    if let EngineChoice::Live(o) = engine {
+        live::check(&scenario, o)?;
+    }
     let dir = req
         .out
         .clone()
@@ -92,24 +148,44 @@ pub fn run_virtual(
         junit::check_target(j).map_err(|m| RunError::Junit(format!("--junit: {m}")))?;
     }
     let model = analyse(&scenario);
-    let mut progress = progress;
-    let result = VirtualEngine::new(&scenario).run(|p| progress(&scenario, p), stop);
-    let model_json = model_beside_measured(&scenario, &model, &result.recorder);
+    let (engine_name, recorder, stop_reason, end, events, shard, live) = match engine {
+        EngineChoice::Virtual => {
+            let r =
+                VirtualEngine::new(&scenario).run(|p| progress(&scenario, Tick::Virtual(p)), stop);
+            ("virtual", r.recorder, r.stop, r.end, r.events, None, None)
+        }
+        EngineChoice::Live(o) => {
+            let r = live::run(&scenario, o, |p| progress(&scenario, Tick::Live(p)), stop)?;
+            let shard = (!o.shard.is_whole()).then_some(o.shard);
+            (
+                "live",
+                r.recorder,
+                r.stop,
+                r.end,
+                r.steps,
+                shard,
+                Some(r.live),
+            )
+        }
+    };
+    let model_json = model_beside_measured(&scenario, &model, &recorder);
     let mut summary = Summary::build(
         &scenario,
-        "virtual",
-        &result.recorder,
-        result.stop.name(),
-        result.end,
+        engine_name,
+        &recorder,
+        stop_reason.name(),
+        end,
         model_json,
     );
+    summary.shard = shard;
+    summary.live = live;
     let verdicts = slo::evaluate_all(&scenario.slo, &summary);
     summary.slo = verdicts
         .iter()
         .map(|v| serde_json::to_value(v).expect("a verdict serialises"))
         .collect();
-    let info = RunInfo::collect(wall(), result.events, scenario.fleet.devices, req.args);
-    write_results(&dir, &summary, &info, &result.recorder).map_err(RunError::Write)?;
+    let info = RunInfo::collect(wall(), events, recorder.devices(), req.args);
+    write_results(&dir, &summary, &info, &recorder).map_err(RunError::Write)?;
     if let Some(j) = &req.junit {
         let xml = junit::to_xml(&[junit::slo_suite(&scenario.name, &verdicts, info.wall_s)]);
         junit::write_atomic(j, &xml).map_err(|source| {
@@ -125,7 +201,7 @@ pub fn run_virtual(
         summary,
         info,
         model,
-        stop: result.stop,
+        stop: stop_reason,
         slo: verdicts,
     })
 }

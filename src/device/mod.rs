@@ -276,6 +276,25 @@ impl Device {
         }
     }
 
+    /// The hub connection dropped while nothing was outstanding on it (live engine: the server
+    /// closed it, or the network failed). A connected device goes offline and reconnects by its
+    /// retry policy; the engine drops whatever timer the device had pending (its next
+    /// telemetry) and follows the new one. Not connected: nothing happens.
+    pub fn connection_lost(&mut self, c: &DeviceClass, now: SimTime, io: &mut impl Io) {
+        if self.flags & CONNECTED == 0
+            || !matches!(
+                self.state,
+                State::Online | State::Idle | State::RetryTelemetry
+            )
+        {
+            return;
+        }
+        self.flags &= !CONNECTED;
+        io.offline(now);
+        self.begin(now);
+        self.retry(c, now, None, State::RetryConnect, io);
+    }
+
     /// Starts a new step: its failures count from zero and its time cap from now.
     fn begin(&mut self, now: SimTime) {
         self.failures = 0;

@@ -285,6 +285,34 @@ fn a_throttled_telemetry_drops_the_connection_and_reconnects() {
 }
 
 #[test]
+fn a_dropped_idle_connection_takes_the_device_offline_and_back() {
+    let c = class();
+    let mut d = device(Some(0));
+    let mut io = Script::default();
+    d.boot(&c, t(0), false, &mut io);
+    d.answer(&c, t(1), Some(Answer::Connected), &mut io);
+    d.answer(&c, t(2), Some(Answer::Acked), &mut io);
+    assert_eq!(d.state(), State::Idle);
+    io.0.clear();
+    d.connection_lost(&c, t(50), &mut io);
+    assert_eq!(io.0[0], Act::Offline);
+    assert!(!d.is_online());
+    // The SDK back-off's first delay (1 s, no jitter in this class), then a reconnect.
+    assert_eq!(io.0[1], Act::Wake(t(51)));
+    d.timer(&c, t(51), &mut io);
+    assert_eq!(
+        io.0.last(),
+        Some(&Act::Send(Request::Connect { hub: 0 }, t(51), t(81)))
+    );
+    // Losing a connection the device does not hold changes nothing.
+    io.0.clear();
+    d.connection_lost(&c, t(52), &mut io);
+    assert!(io.0.is_empty());
+    d.answer(&c, t(53), Some(Answer::Refused(Refusal::Network)), &mut io);
+    assert_eq!(io.0[0], Act::Done(Op::HubConnect, Outcome::Error));
+}
+
+#[test]
 fn retry_caps_make_a_device_give_up() {
     let c = DeviceClass {
         retry: RetryPolicy {

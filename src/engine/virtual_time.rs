@@ -50,6 +50,8 @@ pub enum StopReason {
     MaxDuration,
     /// Stopped from outside (Ctrl-C).
     Interrupted,
+    /// Live engine: the endpoint stopped accepting connections for longer than allowed.
+    EndpointLost,
 }
 
 impl StopReason {
@@ -58,6 +60,7 @@ impl StopReason {
             StopReason::AllSettled => "all_settled",
             StopReason::MaxDuration => "max_duration",
             StopReason::Interrupted => "interrupted",
+            StopReason::EndpointLost => "endpoint_lost",
         }
     }
 }

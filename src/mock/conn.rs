@@ -173,10 +173,15 @@ impl<S: Readable> Conn<S> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = self.io.write_all(&self.out).await;
+        // A client that stops reading cannot hold the connection (and this buffer) forever.
+        let r = timeout(self.shared.cfg.read_timeout, self.io.write_all(&self.out)).await;
         // An idle connection holds no write buffer (the ≤ 4 KiB per idle connection budget).
         self.out = BytesMut::new();
-        r.map_err(|_| End::Closed)
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Closed),
+            Err(_) => Err(End::Idle),
+        }
     }
 
     fn later(&mut self, after: SimDuration, p: Packet) -> Result<(), End> {
@@ -276,11 +281,16 @@ impl<S: Readable> Conn<S> {
 
     async fn serve_session(&mut self, s: &mut Session, idle: Duration) -> End {
         let mut deadline = Instant::now() + idle;
+        // When the packet begun in the buffer must be whole: a client that sends half a
+        // packet and stalls (or trickles it) is closed after the read timeout, whatever its
+        // keep-alive.
+        let mut partial: Option<Instant> = None;
         loop {
             // Handle every whole packet already buffered.
             loop {
                 match self.parse() {
                     Ok(Some(p)) => {
+                        partial = None;
                         if let Err(e) = self.handle(s, p) {
                             if let End::Throttled = e {
                                 // Messages already queued were accepted: their PUBACKs still
@@ -298,6 +308,9 @@ impl<S: Readable> Conn<S> {
             if self.buf.is_empty() {
                 // Nothing partial: an idle connection holds no read buffer.
                 self.buf = BytesMut::new();
+                partial = None;
+            } else if partial.is_none() {
+                partial = Some(Instant::now() + self.shared.cfg.read_timeout);
             }
             if self.flush().await.is_err() {
                 return End::Closed;
@@ -325,10 +338,11 @@ impl<S: Readable> Conn<S> {
                         Ok(_) => deadline = Instant::now() + idle,
                     }
                 }
-                // One timer for both the next reply and the idle deadline (a smaller task).
-                _ = sleep_until(due.map_or(deadline, |d| d.min(deadline))) => {
+                // One timer for the next reply, the idle deadline and a stalled packet's
+                // (a smaller task).
+                _ = sleep_until(due.into_iter().chain(partial).fold(deadline, Instant::min)) => {
                     let now = Instant::now();
-                    if due.is_none_or(|d| d > now) {
+                    if deadline <= now || partial.is_some_and(|p| p <= now) {
                         return End::Idle;
                     }
                     while let Some(Reverse((t, _, _))) = self.pending.peek() {
@@ -719,6 +733,9 @@ impl<S: Readable> Conn<S> {
                 match resp.answer {
                     // Traffic shaping: the PUBACK waits its turn at the limit rate (reference §4b).
                     Answer::Acked => {
+                        if let Some(t) = &self.shared.cfg.sequences {
+                            t.observe(device_id, &p.payload);
+                        }
                         if p.qos == QoS::AtLeastOnce {
                             self.later(resp.after, Packet::PubAck(PubAck::new(p.pkid)))?;
                         }

@@ -98,8 +98,18 @@ impl MockServer {
         })
     }
 
+    /// The service models, locked (to preregister devices before a run).
+    pub fn models(&self) -> std::sync::MutexGuard<'_, super::state::Models> {
+        self.shared.lock()
+    }
+
     pub fn stats(&self) -> Snapshot {
         self.shared.stats.snapshot()
+    }
+
+    /// Hub sessions held now (one per connected device id).
+    pub fn hub_sessions(&self) -> usize {
+        self.shared.lock().sessions.len()
     }
 
     /// Stops accepting. Open connections end with the runtime.

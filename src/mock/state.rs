@@ -51,9 +51,16 @@ pub struct MockConfig {
     pub skew_s: u64,
     /// How long a new connection may take to send CONNECT (and finish TLS).
     pub connect_timeout: Duration,
+    /// How long a packet may take to arrive once its first byte has (a client that sends
+    /// half a packet and stalls is closed), and how long a write may wait for a client that
+    /// does not read. The keep-alive timeout covers a connection with nothing in flight.
+    pub read_timeout: Duration,
     /// Most distinct registration ids the mock will learn (bounds memory against hostile
     /// clients); CONNECTs beyond it are refused with CONNACK 3.
     pub max_devices: usize,
+    /// Where accepted telemetry's sequence numbers go (the live engine's in-process mock
+    /// checks them for loss and reordering); None: not looked at.
+    pub sequences: Option<Arc<crate::protocol::telemetry::SequenceTracker>>,
 }
 
 impl MockConfig {
@@ -68,7 +75,9 @@ impl MockConfig {
             throttle_connack: 3,
             skew_s: sas::DEFAULT_SKEW_S,
             connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
             max_devices: 10_000_000,
+            sequences: None,
         }
     }
 }
@@ -212,6 +221,13 @@ impl Models {
         let i = self.dps.add_device();
         self.devices.insert(id.to_string(), i);
         Some(i)
+    }
+
+    /// Registers `id` before the run (a device that held a registration when the scenario
+    /// starts); its hub, or None if DPS is full.
+    pub fn preregister(&mut self, id: &str) -> Option<HubId> {
+        let i = self.device_index(id, usize::MAX)?;
+        self.dps.preregister(i)
     }
 
     /// The hub a device connects to: its DPS registration's, else one picked by a hash of its

@@ -5,6 +5,7 @@
 pub mod dps;
 pub mod hub;
 pub mod sas;
+pub mod telemetry;
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, with upper-case hex, as
 /// Python's `quote(s, safe="")` and C#'s `WebUtility.UrlEncode` do for resource URIs (reference

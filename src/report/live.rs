@@ -13,6 +13,9 @@ pub struct LiveSummary {
     pub endpoint: String,
     /// How late the generator acted on its own schedule (boots, timers), milliseconds.
     pub generator_lag_ms: Lag,
+    /// From TCP connect to CONNACK, milliseconds: the wire, without waits for pacing. After a
+    /// merge, the largest of the shards' (an upper bound).
+    pub wire_connect_ms: WireLatency,
     /// Transport-level counts.
     pub connections: Connections,
     /// Telemetry sequence check; absent when no receiver could see the messages (real Azure).
@@ -34,6 +37,13 @@ pub struct Lag {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WireLatency {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Connections {
     /// TCP connections established (plain or TLS).
     pub opened: u64,
@@ -50,9 +60,11 @@ pub struct Connections {
 pub struct SequenceCheck {
     /// Messages the devices sent and saw acknowledged.
     pub acked: u64,
-    /// Distinct messages the receiver got.
+    /// Distinct messages the receiver got (including any accepted but not yet acknowledged
+    /// when the run stopped: at most one per device).
     pub received: u64,
-    /// Acknowledged messages the receiver never got.
+    /// Acknowledged messages the receiver never got: the shortfall of `received` against
+    /// `acked`, or the numbers missing from devices' sequences, whichever is larger.
     pub lost: u64,
     /// Copies of a message received more than once (a resend after a lost PUBACK).
     pub duplicates: u64,
@@ -76,6 +88,10 @@ impl LiveSummary {
         a.max = a.max.max(b.max);
         a.late_actions += b.late_actions;
         a.actions += b.actions;
+        let (a, b) = (&mut self.wire_connect_ms, &o.wire_connect_ms);
+        a.p50 = a.p50.max(b.p50);
+        a.p99 = a.p99.max(b.p99);
+        a.max = a.max.max(b.max);
         let (a, b) = (&mut self.connections, &o.connections);
         a.opened += b.opened;
         a.failed += b.failed;

@@ -13,6 +13,7 @@ pub mod condition;
 pub mod gate;
 pub mod junit;
 pub mod live;
+pub mod merge;
 pub mod metric;
 pub mod page;
 pub mod run_info;

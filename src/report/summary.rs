@@ -29,7 +29,8 @@ pub struct Summary {
     /// Simulated seconds at which the run stopped.
     pub end_s: f64,
     /// Why it stopped: `all_settled` (every device online with its first telemetry sent, or
-    /// never coming back), `max_duration` (run.max_duration passed first) or `interrupted`.
+    /// never coming back), `max_duration` (run.max_duration passed first), `interrupted`, or
+    /// (live) `endpoint_lost`.
     pub stop_reason: String,
     /// Keyed by operation name, in [`Op::ALL`] order.
     pub operations: Operations,
@@ -203,7 +204,7 @@ impl Summary {
             engine: engine.to_string(),
             seed: scenario.seed,
             devices: recorder.devices(),
-            complete: stop_reason != "interrupted",
+            complete: !matches!(stop_reason, "interrupted" | "endpoint_lost"),
             end_s: secs(end),
             stop_reason: stop_reason.to_string(),
             operations: Operations(operations),

@@ -74,6 +74,12 @@ pub enum Refusal {
     RegistrationLimit,
     /// Hub: `403002 IotHubQuotaExceeded`, the daily message quota is spent (reference §4a).
     QuotaExceeded,
+    /// Live engine: the transport failed (connection refused or reset, closed before the
+    /// answer, TLS failure). The models never answer this.
+    Network,
+    /// Live engine: credentials refused (CONNACK 4 or 5, DPS 401). The models never answer
+    /// this.
+    Unauthorized,
 }
 
 impl Answer {
@@ -101,6 +107,8 @@ impl Answer {
             Answer::Refused(Refusal::Failed) => (8, 0),
             Answer::Refused(Refusal::RegistrationLimit) => (9, 0),
             Answer::Refused(Refusal::QuotaExceeded) => (10, 0),
+            Answer::Refused(Refusal::Network) => (11, 0),
+            Answer::Refused(Refusal::Unauthorized) => (12, 0),
         };
         (tag << 16) | v
     }
@@ -118,7 +126,9 @@ impl Answer {
             7 => Answer::Throttled { retry_after_s: v },
             8 => Answer::Refused(Refusal::Failed),
             9 => Answer::Refused(Refusal::RegistrationLimit),
-            _ => Answer::Refused(Refusal::QuotaExceeded),
+            10 => Answer::Refused(Refusal::QuotaExceeded),
+            11 => Answer::Refused(Refusal::Network),
+            _ => Answer::Refused(Refusal::Unauthorized),
         }
     }
 }
@@ -158,6 +168,8 @@ mod tests {
             Answer::Refused(Refusal::Failed),
             Answer::Refused(Refusal::RegistrationLimit),
             Answer::Refused(Refusal::QuotaExceeded),
+            Answer::Refused(Refusal::Network),
+            Answer::Refused(Refusal::Unauthorized),
         ];
         for a in all {
             assert_eq!(Answer::unpack(a.pack()), a);

@@ -1,0 +1,413 @@
+//! The live engine end to end, on loopback only (127.0.0.0/8), bounded in devices and time:
+//! against the in-process mock, against `fleetsim mock` in another process (shards + merge,
+//! and the mock killed mid-run), and against Debian's mosquitto in plain-mqtt mode.
+
+// Real processes on the wall clock: deadlines need Instant.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::{assert_exit, fleetsim, read_json, stderr};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live.toml")
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fleetsim"))
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `fleetsim mock` on 127.0.0.1 (port chosen by the OS) with the live fixture's limits;
+/// returns the guard and the address it printed.
+fn start_mock(key: &str, sets: &[&str]) -> (Guard, String) {
+    let mut child = Command::new(bin())
+        .args(["mock", "--listen", "127.0.0.1:0", "--stats-every", "3600"])
+        .arg("--scenario")
+        .arg(fixture())
+        .args(sets.iter().flat_map(|s| ["--set", s]))
+        .env("FLEETSIM_GROUP_KEY", key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("fleetsim mock starts");
+    let out = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut lines = BufReader::new(out).lines();
+    let first = lines.next().expect("mock prints its address").unwrap();
+    let addr = first
+        .strip_prefix("dps+hub: mqtt://")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
+    // Keep draining stdout so the mock never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (guard, addr)
+}
+
+const KEY: &str =
+    "8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJFFXJrqYKi9yegxkqIChbqOS9Egw==";
+
+fn op<'a>(s: &'a Value, name: &str) -> &'a Value {
+    &s["operations"][name]
+}
+
+fn count(s: &Value, name: &str, field: &str) -> u64 {
+    op(s, name)[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name}.{field}"))
+}
+
+#[test]
+fn smoke_live_against_the_in_process_mock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = fleetsim(
+        tmp.path(),
+        &[
+            "run",
+            fixture().to_str().unwrap(),
+            "--engine",
+            "live",
+            "--out",
+            "r",
+        ],
+    );
+    assert_exit(&o, 0);
+    let s = read_json(&tmp.path().join("r/summary.json"));
+    assert_eq!(s["engine"], "live");
+    assert_eq!(s["complete"], true);
+    assert_eq!(s["stop_reason"], "all_settled");
+    assert_eq!(s["devices"], 300);
+    // Every device booted, connected and sent at least its first message.
+    assert_eq!(count(&s, "device.boot_to_online", "ok"), 300);
+    assert!(count(&s, "hub.connect", "ok") >= 300);
+    assert!(
+        count(&s, "hub.telemetry", "ok") > 300,
+        "meters keep sending"
+    );
+    // 195 registrations against a 100-deep bucket: the mock throttled some, they retried.
+    assert!(count(&s, "dps.register", "throttled") > 0);
+    assert_eq!(count(&s, "dps.register", "ok"), count(&s, "dps.poll", "ok"));
+    let live = &s["live"];
+    assert_eq!(live["endpoint"], "in-process mock");
+    let check = &live["telemetry_check"];
+    assert_eq!(check["acked"], op(&s, "hub.telemetry")["ok"]);
+    // Received also counts a message in flight when the run stopped (at most one a device).
+    let (acked, received) = (
+        check["acked"].as_u64().unwrap(),
+        check["received"].as_u64().unwrap(),
+    );
+    assert!(received >= acked && received <= acked + 300, "{check}");
+    assert_eq!(check["lost"], 0, "no gaps: {check}");
+    assert_eq!(check["duplicates"], 0);
+    assert_eq!(check["reordered"], 0);
+    assert_eq!(live["connections"]["peak_open"], 300);
+    assert!(live["generator_lag_ms"]["actions"].as_u64().unwrap() >= 300);
+    // The same results directory as a virtual run.
+    for f in fleetsim::report::FILES {
+        assert!(tmp.path().join("r").join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn plain_mqtt_telemetry_to_mosquitto_is_counted_by_sequence() {
+    let broker = ["/usr/sbin/mosquitto", "mosquitto"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("-h").output().is_ok())
+        .expect("mosquitto is installed (.ci/run installs it)");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"),
+    )
+    .unwrap();
+    let _broker = Guard(
+        Command::new(broker)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Wait for the broker to listen.
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = fleetsim(
+        tmp.path(),
+        &[
+            "run",
+            fixture().to_str().unwrap(),
+            "--engine",
+            "live",
+            "--hub-mode",
+            "plain-mqtt",
+            "--hub",
+            &addr,
+            "--out",
+            "r",
+        ],
+    );
+    assert_exit(&o, 0);
+    let s = read_json(&tmp.path().join("r/summary.json"));
+    assert_eq!(count(&s, "device.boot_to_online", "ok"), 300);
+    let live = &s["live"];
+    assert!(live["endpoint"].as_str().unwrap().starts_with("plain-mqtt"));
+    let check = &live["telemetry_check"];
+    let acked = check["acked"].as_u64().unwrap();
+    assert!(acked > 300, "{check}");
+    let received = check["received"].as_u64().unwrap();
+    assert!(received >= acked && received <= acked + 300, "{check}");
+    assert_eq!(check["lost"], 0, "{check}");
+    assert_eq!(check["duplicates"], 0);
+}
+
+#[test]
+fn two_shards_merged_count_what_one_process_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = fixture();
+    let run = |mock: &str, extra: &[&str], out: &str| {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--engine",
+            "live",
+            "--dps",
+            mock,
+            "--hub",
+            mock,
+            "--no-tls",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        Command::new(bin())
+            .current_dir(tmp.path())
+            .args(&args)
+            .env("FLEETSIM_GROUP_KEY", KEY)
+            .output()
+            .unwrap()
+    };
+    // No 429s (the mocks enforce their own scenario's limits): with no retries, every count
+    // is fixed by the fleet, not by timing.
+    let (_m1, shards_mock) = start_mock(KEY, &["dps.limits.burst=60s"]);
+    let (_m2, whole_mock) = start_mock(KEY, &["dps.limits.burst=60s"]);
+    // The two shards run at once, as two processes against one mock.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(&shards_mock, &["--shard", "0/2"], "s0"));
+        let b = s.spawn(|| run(&shards_mock, &["--shard", "1/2"], "s1"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_exit(&a, 0);
+    assert_exit(&b, 0);
+    let whole = run(&whole_mock, &[], "whole");
+    assert_exit(&whole, 0);
+    let s0 = read_json(&tmp.path().join("s0/summary.json"));
+    assert_eq!(s0["shard"]["index"], 0);
+    assert_eq!(s0["devices"], 150);
+    let m = fleetsim(tmp.path(), &["merge", "s0", "s1", "--out", "merged"]);
+    assert_exit(&m, 0);
+    let merged = read_json(&tmp.path().join("merged/summary.json"));
+    let one = read_json(&tmp.path().join("whole/summary.json"));
+    assert_eq!(merged["devices"], one["devices"]);
+    for name in [
+        "dps.register",
+        "dps.poll",
+        "hub.connect",
+        "device.boot_to_online",
+    ] {
+        for field in ["attempts", "ok", "throttled", "errors", "timeouts"] {
+            assert_eq!(
+                count(&merged, name, field),
+                count(&one, name, field),
+                "{name}.{field}"
+            );
+        }
+    }
+    assert_eq!(count(&one, "dps.register", "throttled"), 0);
+}
+
+#[test]
+fn a_mock_killed_mid_run_leaves_complete_results_marked_incomplete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut mock, addr) = start_mock(KEY, &[]);
+    let child = Command::new(bin())
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            fixture().to_str().unwrap(),
+            "--engine",
+            "live",
+            "--dps",
+            &addr,
+            "--hub",
+            &addr,
+            "--no-tls",
+            "--endpoint-lost-after",
+            "2s",
+            "--out",
+            "r",
+            // The late devices boot at 30 s: the run is still going when the mock dies.
+            "--set",
+            "fleet.class[2].boot_delay=30s",
+        ])
+        .env("FLEETSIM_GROUP_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = Guard(child);
+    std::thread::sleep(Duration::from_secs(4));
+    let _ = mock.0.kill();
+    let _ = mock.0.wait();
+    let mut run = run;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = run.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(3));
+    let dir = tmp.path().join("r");
+    for f in fleetsim::report::FILES {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let s = read_json(&dir.join("summary.json"));
+    assert_eq!(s["complete"], false);
+    assert_eq!(s["stop_reason"], "endpoint_lost");
+    let errors: u64 = ["hub.connect", "hub.telemetry", "dps.register"]
+        .iter()
+        .map(|n| count(&s, n, "errors"))
+        .sum();
+    assert!(errors > 0, "the dead mock's refusals are counted as errors");
+    assert!(s["live"]["connections"]["failed"].as_u64().unwrap() > 0);
+    assert!(!s["live"]["warnings"].as_array().unwrap().is_empty());
+    // No key material in anything the run wrote or printed.
+    let device_key = fleetsim::protocol::sas::derive_device_key(KEY, "dev-0000001").unwrap();
+    let mut out = String::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        out += &String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap());
+    }
+    let mut printed = String::new();
+    use std::io::Read;
+    let _ = run.0.stdout.take().unwrap().read_to_string(&mut printed);
+    let _ = run.0.stderr.take().unwrap().read_to_string(&mut printed);
+    for secret in [KEY, &KEY[..20], &device_key, &device_key[..20]] {
+        assert!(!out.contains(secret), "results contain key material");
+        assert!(!printed.contains(secret), "output contains key material");
+    }
+    assert!(!out.contains("SharedAccessSignature"));
+}
+
+#[test]
+fn ctrl_c_stops_a_live_run_and_keeps_what_it_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let child = Command::new(bin())
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            fixture().to_str().unwrap(),
+            "--engine",
+            "live",
+            "--out",
+            "r",
+        ])
+        // The late devices boot at 60 s: the run is still going when it is interrupted.
+        .args(["--set", "fleet.class[2].boot_delay=60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut run = Guard(child);
+    std::thread::sleep(Duration::from_secs(8));
+    // SAFETY: signalling our own child, which has not been waited for.
+    unsafe { libc::kill(run.0.id() as libc::pid_t, libc::SIGINT) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = run.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(3));
+    let s = read_json(&tmp.path().join("r/summary.json"));
+    assert_eq!(s["complete"], false);
+    assert_eq!(s["stop_reason"], "interrupted");
+    // What happened before the signal is all there: the early devices (booted within 2 s)
+    // came online; the 3 late ones had not booted.
+    let online = count(&s, "device.boot_to_online", "ok");
+    assert!((250..=297).contains(&online), "{online}");
+    assert!(s["end_s"].as_f64().unwrap() < 30.0);
+}
+
+#[test]
+fn too_few_descriptors_stops_before_the_run_and_suggests_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new("sh")
+        .current_dir(tmp.path())
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 1024 && exec '{}' run '{}' --engine live --set fleet.devices=2000 --out r",
+            bin().display(),
+            fixture().display()
+        ))
+        .output()
+        .unwrap();
+    let err = assert_exit(&o, 2);
+    assert!(err.contains("open files"), "{err}");
+    assert!(err.contains("--shard 0/"), "{err}");
+    assert!(!tmp.path().join("r").exists(), "nothing ran");
+    let _ = stderr(&o);
+}
+
+#[test]
+fn live_options_need_the_live_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = fleetsim(
+        tmp.path(),
+        &["run", fixture().to_str().unwrap(), "--shard", "0/2"],
+    );
+    let err = assert_exit(&o, 2);
+    assert!(
+        err.contains("--shard") && err.contains("--engine live"),
+        "{err}"
+    );
+    let o = fleetsim(
+        tmp.path(),
+        &[
+            "run",
+            common::scenario("reboot-wave").to_str().unwrap(),
+            "--engine",
+            "live",
+        ],
+    );
+    let err = assert_exit(&o, 2);
+    assert!(err.contains("status_lookup"), "{err}");
+}
