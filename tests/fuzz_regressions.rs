@@ -59,7 +59,9 @@ fn mock_conn_seeds_and_findings_replay() {
 }
 
 /// The seeds get the fuzzer past authentication into the DPS and Hub logic (a seed that only
-/// ever met CONNACK 5 would leave the services unfuzzed).
+/// ever met CONNACK 5 would leave the services unfuzzed). The harness writes a whole session
+/// and closes its half at once, so this also holds the mock to serving packets pipelined behind
+/// a CONNECT whose CONNACK traffic shaping delays, from a client that has already sent its FIN.
 #[test]
 fn mock_conn_seeds_reach_the_services() {
     let seeds: std::collections::HashMap<String, Vec<u8>> =
@@ -104,6 +106,47 @@ fn small_scenario_seeds_reach_the_engine() {
         let e = harness::estimated_events(&sc);
         assert!(e <= harness::ENGINE_BUDGET, "{name}: estimated {e} events");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings, one test each.
+
+const MINIMAL: &str = "[scenario]\nname = \"x\"\n[fleet]\ndevices = 1\n";
+
+/// Finding (`scenario`, timeout): a 33-byte comment as the file and a 6.6 KB `--set` of binary
+/// garbage holding backticks took 2.4 s in one execution. serde's "unknown field `KEY`,
+/// expected one of `a`, `b`" message was split at backticks, so pieces of the key became the
+/// "did you mean" candidates, and the edit distance costs the product of the lengths: a
+/// 120 KB key took 37 s (release), a file of a few MB would take hours. Fix: no typo hint for
+/// words or candidates longer than 64 characters (`scenario::load::did_you_mean`); the same
+/// bound for `[slo]` metric names (`report::metric::close_matches`: a 220 KB name took 7 s).
+#[test]
+// A wall-clock bound: the finding was time.
+#[allow(clippy::disallowed_methods)]
+fn a_long_key_with_backticks_is_refused_without_a_quadratic_hint() {
+    // The fuzzer's input, byte for byte (fuzz/regressions/scenario/).
+    let input = std::fs::read(
+        repo().join("fuzz/regressions/scenario/timeout-hint-for-a-long-set-key-with-backticks"),
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    harness::scenario(&input);
+    // Scaled up: a 120 KB key through --set, and a 220 KB [slo] metric name.
+    let key = format!("a`{}`{}`", "b".repeat(60_000), "c".repeat(60_000));
+    let e = fleetsim::scenario::load_str(MINIMAL, "t", &[format!("fleet.{key}=1")]).unwrap_err();
+    assert!(e.message.starts_with("unknown key"), "{}", e.message);
+    let slo = format!(
+        "{MINIMAL}[slo]\n\"{}\" = \"< 1m\"\n",
+        "operations.".repeat(20_000)
+    );
+    let e = fleetsim::scenario::load_str(&slo, "t", &[]).unwrap_err();
+    assert!(e.key.starts_with("slo."), "{}", e.key);
+    // Seconds each before the fix, even optimised; milliseconds after (a debug build included).
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 /// Writes the seed corpora (run by hand after changing the harness or the seeds).

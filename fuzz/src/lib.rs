@@ -7,9 +7,6 @@
 //! fuzz and test builds check overflow), a hang (bounded here by event counts or a paused
 //! clock), or a broken invariant asserted here.
 
-// The harness drives the mock's edge, where the wall clock is allowed.
-#![allow(clippy::disallowed_methods)]
-
 use bytes::BytesMut;
 use fleetsim::mock::conn::{self, Role};
 use fleetsim::mock::state::Shared;

@@ -287,6 +287,11 @@ fn walk<'a>(root: &'a Value, path: &str) -> Option<(Vec<String>, &'a Value)> {
 /// The closest metric paths to `path` (at most 3), best first.
 fn close_matches(path: &str) -> Vec<String> {
     let p = path.trim().to_ascii_lowercase();
+    // No metric path is this long, and the edit distance costs the product of the lengths (an
+    // [slo] key of a few hundred KB would take minutes).
+    if p.len() > 256 {
+        return Vec::new();
+    }
     let mut scored: Vec<(f64, String)> = known_metrics()
         .into_iter()
         .map(|m| {

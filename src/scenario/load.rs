@@ -410,11 +410,20 @@ fn plain_expected(e: &str) -> String {
     }
 }
 
+/// Words longer than this get no typo hint: every real key and value is far shorter, and the
+/// edit distance costs the product of the lengths (found by fuzzing: a 120 KB `--set` key with
+/// backticks in it, which serde's message splits into long "candidates", took 37 s).
+const MAX_HINT_LEN: usize = 64;
+
 /// The closest candidate to `word`, if it is close enough to be a typo.
 fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if word.len() > MAX_HINT_LEN {
+        return None;
+    }
     let w = word.to_ascii_lowercase();
     candidates
         .iter()
+        .filter(|c| c.len() <= MAX_HINT_LEN)
         .map(|c| {
             (
                 strsim::normalized_damerau_levenshtein(&w, &c.to_ascii_lowercase()),
