@@ -359,10 +359,16 @@ impl<S: Readable> Conn<S> {
         }
     }
 
-    /// Sends every pending reply at its due time, reading nothing more.
+    /// Sends every pending reply at its due time, handling nothing more; stops if the client
+    /// goes away (its connection is not held for the rest of the shaping backlog).
     async fn drain(&mut self) {
-        while let Some(Reverse((t, _, _))) = self.pending.peek() {
-            sleep_until(*t).await;
+        while let Some(&Reverse((t, _, _))) = self.pending.peek() {
+            let alive = self.wait_watching(t).await;
+            // What a throttled client sends meanwhile is dropped.
+            self.buf = BytesMut::new();
+            if !alive {
+                return;
+            }
             if let Some(Reverse((_, _, PacketBox(p)))) = self.pending.pop() {
                 self.write(&p);
             }
@@ -372,9 +378,38 @@ impl<S: Readable> Conn<S> {
         }
     }
 
+    /// Waits until `until` while watching the socket: false as soon as the client resets the
+    /// connection. What it sends meanwhile is kept in the read buffer (up to one packet's
+    /// worth, then it is not read until the wait ends); after its FIN (it may have pipelined
+    /// packets and still be reading) the wait goes on, and the session sees the end later.
+    async fn wait_watching(&mut self, until: Instant) -> bool {
+        loop {
+            if self.buf.len() > MAX_PACKET {
+                sleep_until(until).await;
+                return true;
+            }
+            tokio::select! {
+                _ = sleep_until(until) => return true,
+                r = async {
+                    self.io.wait_readable().await;
+                    self.buf.reserve(256);
+                    self.io.read_buf(&mut self.buf).await
+                } => match r {
+                    Ok(0) => {
+                        sleep_until(until).await;
+                        return true;
+                    }
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+
     /// Authenticates a CONNECT and opens a DPS or Hub session, or answers the refusal.
     async fn connect(&mut self, c: Connect, role: Role) -> Result<Session, End> {
-        let st = &self.shared.stats;
+        let shared = self.shared.clone();
+        let st = &shared.stats;
         if c.protocol != rumqttc::mqttbytes::Protocol::V4 {
             self.connack(ConnectReturnCode::RefusedProtocolVersion)
                 .await;
@@ -444,13 +479,17 @@ impl<S: Readable> Conn<S> {
                         Stats::inc(&st.connect_throttled);
                     }
                     let code = connack_code(self.shared.cfg.throttle_connack);
-                    tokio::time::sleep(delay(resp.after)).await;
-                    self.connack(code).await;
+                    if self.wait_watching(Instant::now() + delay(resp.after)).await {
+                        self.connack(code).await;
+                    }
                     return Err(End::Closed);
                 }
             }
-            // Traffic shaping queues the CONNECT (reference §4b): the CONNACK waits.
-            tokio::time::sleep(delay(resp.after)).await;
+            // Traffic shaping queues the CONNECT (reference §4b): the CONNACK waits (for a
+            // client still there).
+            if !self.wait_watching(Instant::now() + delay(resp.after)).await {
+                return Err(End::Closed);
+            }
             let conn_id = self.shared.next_conn.fetch_add(1, Relaxed);
             let (tx, rx) = oneshot::channel();
             // One connection per device id: the new one drops the old (reference §2a).
