@@ -3,15 +3,29 @@
 
 use crate::engine::live::{self, LiveError, LiveOptions, LiveProgress};
 use crate::engine::virtual_time::{Progress, StopReason, VirtualEngine};
+use crate::metrics::Recorder;
 use crate::quota::model::{ModelReport, analyse};
 use crate::report::metric::{Slo, Verdict};
 use crate::report::{
-    ReportError, RunInfo, Summary, check_writable, default_results_dir, junit, slo, write_results,
+    ReportError, RunInfo, Summary, check_writable_with_room, default_results_dir, junit, slo,
+    write_results,
 };
 use crate::scenario::{Scenario, ScenarioError, load_file};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
+
+/// The most a run of `scenario` can write: its timeline has a row per bucket and its histogram
+/// log an interval per hlog interval up to `run.max_duration`.
+pub fn results_size_bound(scenario: &Scenario) -> u64 {
+    let bucket = scenario.timeline_bucket.as_micros().max(1);
+    let rows = scenario.max_duration.as_micros() / bucket + 2;
+    let interval = Recorder::hlog_interval_for(scenario.timeline_bucket)
+        .as_micros()
+        .max(1);
+    let intervals = scenario.max_duration.as_micros() / interval + 2;
+    crate::report::write::results_size_bound(rows, intervals)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -143,7 +157,7 @@ pub fn run_scenario(
         .out
         .clone()
         .unwrap_or_else(|| default_results_dir(&scenario.name, now));
-    check_writable(&dir).map_err(RunError::Output)?;
+    check_writable_with_room(&dir, results_size_bound(&scenario)).map_err(RunError::Output)?;
     if let Some(j) = &req.junit {
         junit::check_target(j).map_err(|m| RunError::Junit(format!("--junit: {m}")))?;
     }

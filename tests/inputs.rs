@@ -1336,13 +1336,38 @@ fn bad_run_flags_name_the_flag() {
 fn a_file_system_without_room_is_refused_before_the_run() {
     use fleetsim::report::write::{ReportError, check_free_space};
     if Path::new("/proc/self").exists() {
-        match check_free_space(Path::new("/proc")) {
-            Err(ReportError::DiskFull { free, .. }) => assert_eq!(free, 0),
+        match check_free_space(Path::new("/proc"), 1) {
+            Err(ReportError::DiskFull { free, need, .. }) => assert_eq!((free, need), (0, 1)),
             other => panic!("/proc has no room, yet {other:?}"),
         }
     }
     let dir = TempDir::new().unwrap();
-    check_free_space(dir.path()).expect("a temporary directory has room");
+    check_free_space(dir.path(), 1 << 20).expect("a temporary directory has room");
+}
+
+/// The room a run asks for bounds what it writes: a real run's results directory is smaller
+/// than its estimate, and a scenario that would write more asks for more.
+#[test]
+fn the_room_asked_for_bounds_what_a_run_writes() {
+    let tmp = TempDir::new().unwrap();
+    let s = scenario("reboot-wave");
+    let sets = ["fleet.devices=20k".to_string()];
+    let sc = fleetsim::scenario::load_file(&s, &sets).unwrap();
+    let bound = fleetsim::run::results_size_bound(&sc);
+    let o = fleetsim(
+        tmp.path(),
+        &["run", s.to_str().unwrap(), "--set", &sets[0], "--out", "r"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written: u64 = std::fs::read_dir(tmp.path().join("r"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(written > 500_000 && written < bound, "{written} vs {bound}");
+    let fine =
+        fleetsim::scenario::load_file(&s, &[sets[0].clone(), "run.timeline_bucket=1s".into()])
+            .unwrap();
+    assert!(fleetsim::run::results_size_bound(&fine) > 10 * bound);
 }
 
 // ---- validate, plan, compare, report ----

@@ -327,6 +327,15 @@ fn a_mock_killed_mid_run_leaves_complete_results_marked_incomplete() {
 
 #[test]
 fn ctrl_c_stops_a_live_run_and_keeps_what_it_measured() {
+    a_signal_stops_a_live_run_and_keeps_what_it_measured(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_stops_a_live_run_and_keeps_what_it_measured() {
+    a_signal_stops_a_live_run_and_keeps_what_it_measured(libc::SIGTERM);
+}
+
+fn a_signal_stops_a_live_run_and_keeps_what_it_measured(signal: libc::c_int) {
     let tmp = tempfile::tempdir().unwrap();
     let child = Command::new(bin())
         .current_dir(tmp.path())
@@ -347,7 +356,7 @@ fn ctrl_c_stops_a_live_run_and_keeps_what_it_measured() {
     let mut run = Guard(child);
     std::thread::sleep(Duration::from_secs(8));
     // SAFETY: signalling our own child, which has not been waited for.
-    unsafe { libc::kill(run.0.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(run.0.id() as libc::pid_t, signal) };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = run.0.try_wait().unwrap() {

@@ -67,8 +67,12 @@ impl Recorder {
     /// bucket (≤ 20,000 rows a run) that is at most ~200 intervals, so encoding them stays a
     /// small part of a long run (at 10 × bucket it was a third of a 12-day run's time).
     pub fn new(devices: u64, bucket: SimDuration) -> Recorder {
-        let hlog_interval = std::cmp::max(MIN_HLOG_INTERVAL, bucket.saturating_mul(100));
-        Recorder::with_hlog_interval(devices, bucket, hlog_interval)
+        Recorder::with_hlog_interval(devices, bucket, Recorder::hlog_interval_for(bucket))
+    }
+
+    /// The hlog interval [`Recorder::new`] picks for timeline rows `bucket` wide.
+    pub fn hlog_interval_for(bucket: SimDuration) -> SimDuration {
+        std::cmp::max(MIN_HLOG_INTERVAL, bucket.saturating_mul(100))
     }
 
     /// As [`Recorder::new`], with an explicit hlog interval.

@@ -24,4 +24,7 @@ pub mod write;
 
 pub use run_info::{RunInfo, redact_args};
 pub use summary::{LatencyMs, OnlineSummary, OpSummary, Operations, ScenarioInfo, Summary};
-pub use write::{FILES, ReportError, check_writable, default_results_dir, write_results};
+pub use write::{
+    FILES, ReportError, check_writable, check_writable_with_room, default_results_dir,
+    write_results,
+};

@@ -51,11 +51,12 @@ pub enum ReportError {
         source: io::Error,
     },
     #[error(
-        "only {} KiB free on the file system holding {}; a results directory needs a few MB (free some space, or choose another --out)",
-        free / 1024,
-        path.display()
+        "only {} free on the file system holding {}; this run's results may need up to {} (free some space, or choose another --out)",
+        mib(*free),
+        path.display(),
+        mib(*need)
     )]
-    DiskFull { path: PathBuf, free: u64 },
+    DiskFull { path: PathBuf, free: u64, need: u64 },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
@@ -128,10 +129,24 @@ fn check_target(dir: &Path) -> Result<(), ReportError> {
     }
 }
 
+fn mib(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
 /// Before a run: can its results be written to `dir`? The parent must exist (a missing
 /// `results/` directory is created) and be writable, and `dir` must not exist with content.
-/// So a run fails before it starts, not after.
+/// So a run fails before it starts, not after. Checks for [`MIN_FREE_BYTES`] of room; a run
+/// that knows its size uses [`check_writable_with_room`].
 pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
+    check_writable_with_room(dir, MIN_FREE_BYTES)
+}
+
+/// [`check_writable`], and at least `need` bytes free (see [`results_size_bound`]).
+pub fn check_writable_with_room(dir: &Path, need: u64) -> Result<(), ReportError> {
     check_target(dir)?;
     let parent = parent_of(dir);
     if !parent.is_dir() {
@@ -151,21 +166,45 @@ pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
     };
     fs::create_dir(&probe).map_err(unwritable)?;
     fs::remove_dir(&probe).map_err(unwritable)?;
-    check_free_space(parent)
+    check_free_space(parent, need)
 }
 
-/// The least free space a results directory needs: its report.html alone is over 100 KB, and
-/// a long run's timeline and histogram log take a few MB.
+/// The least free space any results directory needs: summary, run.json and the two reports
+/// (report.html alone is 110-180 KB for the bundled scenarios), with room to spare.
 pub const MIN_FREE_BYTES: u64 = 1024 * 1024;
 
-/// Fails when the file system holding `dir` has clearly too little room for a results
-/// directory (less than [`MIN_FREE_BYTES`] available to this user), so a full disk is found
-/// before a long run, not after it. Where free space cannot be read, passes.
-pub fn check_free_space(dir: &Path) -> Result<(), ReportError> {
-    match free_bytes(dir) {
-        Some(free) if free < MIN_FREE_BYTES => Err(ReportError::DiskFull {
+/// Most bytes one `timeline.csv` row takes: 35 counters of up to 8 digits and their commas
+/// (the bundled scenarios' rows average 97-113 bytes).
+const TIMELINE_ROW_BYTES: u64 = 320;
+
+/// Most bytes one interval of `histograms.hlog` takes, all operations together: about a dozen
+/// tagged lines of compressed, base64 histogram (the bundled scenarios average 1.2-1.6 KB a
+/// line).
+const HLOG_INTERVAL_BYTES: u64 = 12 * 4096;
+
+/// An upper bound on the size of a results directory with `timeline_rows` timeline rows and
+/// `hlog_intervals` histogram intervals (both known before a run from its longest duration).
+/// Measured against the bundled scenarios (tests/inputs.rs checks it against a real run):
+/// blackout 1.9 MB, black-friday 3.1 MB, reboot-wave 2.0 MB, each under half its bound.
+pub fn results_size_bound(timeline_rows: u64, hlog_intervals: u64) -> u64 {
+    MIN_FREE_BYTES
+        .saturating_add(timeline_rows.saturating_mul(TIMELINE_ROW_BYTES))
+        .saturating_add(hlog_intervals.saturating_mul(HLOG_INTERVAL_BYTES))
+}
+
+/// Fails when the file system holding `dir` has less than `need` bytes available to this
+/// user, so a full disk is found before a long run, not after it. Where free space cannot be
+/// read, passes.
+pub fn check_free_space(dir: &Path, need: u64) -> Result<(), ReportError> {
+    room_for(dir, free_bytes(dir), need)
+}
+
+fn room_for(dir: &Path, free: Option<u64>, need: u64) -> Result<(), ReportError> {
+    match free {
+        Some(free) if free < need => Err(ReportError::DiskFull {
             path: dir.to_path_buf(),
             free,
+            need,
         }),
         _ => Ok(()),
     }
@@ -563,6 +602,24 @@ mod tests {
             2,
             "no tmp dir left behind"
         );
+    }
+
+    #[test]
+    fn room_is_refused_below_the_need_and_unknown_room_passes() {
+        let d = Path::new("/data");
+        let need = results_size_bound(20_000, 200);
+        // The default-bucket bound: the timeline's 20,000 rows and ~200 hlog intervals.
+        assert!((10 << 20..20 << 20).contains(&need), "{need}");
+        match room_for(d, Some(need - 1), need) {
+            Err(e @ ReportError::DiskFull { .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("/data") && m.contains("MiB"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        room_for(d, Some(need), need).unwrap();
+        room_for(d, None, need).unwrap();
+        assert_eq!(results_size_bound(u64::MAX, u64::MAX), u64::MAX);
     }
 
     #[test]
