@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_exit, fleetsim, read_json, stderr};
+use common::{assert_exit, fleetsim, read_json, stderr, stdout};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -120,6 +120,35 @@ fn smoke_live_against_the_in_process_mock() {
     for f in fleetsim::report::FILES {
         assert!(tmp.path().join("r").join(f).is_file(), "{f}");
     }
+    // The terminal and the report say what only a live run knows, in wall time.
+    let printed = stdout(&o);
+    assert!(!printed.contains("simulated"), "{printed}");
+    assert!(!printed.contains("events/s"), "{printed}");
+    let sent = check["acked"].as_u64().unwrap().to_string();
+    for text in [
+        printed.as_str(),
+        &std::fs::read_to_string(tmp.path().join("r/report.md")).unwrap(),
+    ] {
+        for label in ["wire connect", "generator lag", "at most 300 open at once"] {
+            assert!(text.contains(label), "{label}: {text}");
+        }
+        let line = text
+            .lines()
+            .find(|l| l.contains("telemetry check"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            line.contains("0 lost, 0 duplicated, 0 out of order"),
+            "{line}"
+        );
+        assert!(
+            line.replace(',', "")
+                .contains(&format!("{sent} acknowledged")),
+            "{line}"
+        );
+    }
+    let md = std::fs::read_to_string(tmp.path().join("r/report.md")).unwrap();
+    assert!(md.contains("## Live run"), "{md}");
+    assert!(md.contains("of wall time"), "{md}");
 }
 
 #[test]

@@ -191,6 +191,7 @@ fn fixed_model() -> ReportModel {
                     pass: false,
                 },
             ],
+            live: None,
         },
         run: Some(RunFacts {
             wall_s: Some(0.25),
@@ -373,6 +374,42 @@ fn an_incomplete_run_and_missing_files_are_said_plainly() {
     assert!(html.contains("99 % of the fleet was never online"));
     assert!(html.contains("timeline.csv (no charts over time)"));
     assert_eq!(html.matches("<svg ").count(), 0);
+}
+
+/// A live run's page speaks of wall time, not simulated time, and shows the live figures and
+/// warnings; a live object of an unknown shape is left out, not a failed report.
+#[test]
+fn a_live_run_is_told_in_wall_time_with_its_own_figures() {
+    let mut m = fixed_model();
+    m.summary.engine = "live".into();
+    let live: fleetsim::report::live::LiveSummary = serde_json::from_str(
+        r#"{"endpoint": "dps 127.0.0.1:8883", "generator_lag_ms": {"p50": 1.2, "p99": 140.0,
+            "max": 900.0, "late_actions": 12, "actions": 3000},
+            "wire_connect_ms": {"p50": 1.81, "p99": 6.39, "max": 30.0},
+            "connections": {"opened": 1000, "failed": 2, "dropped": 3, "peak_open": 998},
+            "warnings": ["generator lag p99 140 ms: the generator fell behind"]}"#,
+    )
+    .unwrap();
+    m.summary.live = Some(live);
+    let md = render_markdown(&m);
+    let html = render_html(&m);
+    for page in [&md, &html] {
+        assert!(page.contains("Live run"), "{page}");
+        assert!(page.contains("of wall time"), "{page}");
+        assert!(!page.contains("simulated time"), "{page}");
+        assert!(page.contains("p50 1.81 ms, p99 6.39 ms, max 30.0 ms"));
+        assert!(page.contains("12 of 3,000 scheduled actions over 100 ms late"));
+        assert!(page.contains("1,000 opened, 2 failed, 3 dropped"));
+        assert!(page.contains("not checked (no receiver sees the messages)"));
+        assert!(page.contains("the generator fell behind"));
+    }
+    assert!(html.contains("wall time (min)") || html.contains("wall time (s)"));
+    // The same summary with a `live` of another shape: rendered without the table.
+    let mut json = serde_json::to_value(&m).unwrap();
+    json["summary"]["live"] = serde_json::json!({"endpoint": 7});
+    let back: ReportModel = serde_json::from_value(json).unwrap();
+    assert!(back.summary.live.is_none());
+    assert!(!render_markdown(&back).contains("## Live run"));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! receiver could see the messages) telemetry loss and reordering from sequence numbers.
 //! Absent for virtual runs, so their summaries are unchanged.
 
+use crate::scenario::units::format_count as count;
 use serde::{Deserialize, Serialize};
 
 /// `summary.live`.
@@ -72,7 +73,74 @@ pub struct SequenceCheck {
     pub reordered: u64,
 }
 
+/// Milliseconds as a reader wants them: 0.21, 6.4, 209.
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else if v >= 10.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.2} ms")
+    }
+}
+
 impl LiveSummary {
+    /// The figures in words, one `(label, text)` per line, for the terminal summary and the
+    /// report (warnings apart: see [`LiveSummary::warnings`]).
+    pub fn lines(&self) -> Vec<(&'static str, String)> {
+        let c = &self.connections;
+        let w = &self.wire_connect_ms;
+        let g = &self.generator_lag_ms;
+        let mut out = vec![
+            ("endpoint", self.endpoint.clone()),
+            (
+                "connections",
+                format!(
+                    "{} opened, {} failed, {} dropped by the other end; at most {} open at once",
+                    count(c.opened),
+                    count(c.failed),
+                    count(c.dropped),
+                    count(c.peak_open)
+                ),
+            ),
+            (
+                "wire connect",
+                format!(
+                    "p50 {}, p99 {}, max {} (TCP connect to CONNACK, pacing waits excluded)",
+                    ms(w.p50),
+                    ms(w.p99),
+                    ms(w.max)
+                ),
+            ),
+            (
+                "generator lag",
+                format!(
+                    "p50 {}, p99 {}, max {}; {} of {} scheduled actions over 100 ms late",
+                    ms(g.p50),
+                    ms(g.p99),
+                    ms(g.max),
+                    count(g.late_actions),
+                    count(g.actions)
+                ),
+            ),
+        ];
+        out.push((
+            "telemetry check",
+            match &self.telemetry_check {
+                Some(t) => format!(
+                    "{} acknowledged, {} received; {} lost, {} duplicated, {} out of order",
+                    count(t.acked),
+                    count(t.received),
+                    count(t.lost),
+                    count(t.duplicates),
+                    count(t.reordered)
+                ),
+                None => "not checked (no receiver sees the messages)".into(),
+            },
+        ));
+        out
+    }
+
     /// Adds another shard's figures to these.
     pub fn merge(&mut self, o: &LiveSummary) {
         if self.endpoint != o.endpoint && !o.endpoint.is_empty() {

@@ -39,14 +39,31 @@ pub fn render(
         "interrupted" => "INTERRUPTED: results are partial",
         other => other,
     };
-    let _ = writeln!(
-        o,
-        "stopped at {} simulated ({why}); {:.2} s wall, {} events, {:.1}M events/s",
-        clock(summary.end_s),
-        info.wall_s,
-        thousands(info.events),
-        info.events_per_s / 1e6
-    );
+    let why = match stop {
+        "endpoint_lost" => "ENDPOINT LOST: results are partial",
+        _ => why,
+    };
+    if let Some(live) = &summary.live {
+        // On the wall clock: the run's time is the wall time; its unit of work a device step.
+        let _ = writeln!(
+            o,
+            "stopped at {} ({why}); {} device steps",
+            clock(summary.end_s),
+            thousands(info.events)
+        );
+        for (label, text) in live.lines() {
+            let _ = writeln!(o, "  {label:<16} {text}");
+        }
+    } else {
+        let _ = writeln!(
+            o,
+            "stopped at {} simulated ({why}); {:.2} s wall, {} events, {:.1}M events/s",
+            clock(summary.end_s),
+            info.wall_s,
+            thousands(info.events),
+            info.events_per_s / 1e6
+        );
+    }
     let _ = writeln!(o);
     let _ = writeln!(o, "  online   measured   lower bound   measured/bound");
     let measured = [

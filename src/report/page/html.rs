@@ -167,6 +167,19 @@ pub fn render_html(m: &ReportModel) -> String {
     }
     let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(&note));
 
+    if let Some(t) = story::live_table(m) {
+        o.push_str("<h2>Live run</h2>\n");
+        table(&mut o, &t, "");
+        for w in s.live.iter().flat_map(|l| &l.warnings) {
+            let _ = writeln!(
+                o,
+                "<p class=\"note\"><strong>Warning:</strong> {}</p>",
+                esc(w)
+            );
+        }
+        o.push_str("<p class=\"note\">Operation latencies above are from when each device meant to act (its boot or retry timer), pacing waits included; wire connect is the socket alone; generator lag is how late the generator itself started scheduled actions.</p>\n");
+    }
+
     if let Some(t) = story::slo_table(m) {
         o.push_str("<h2>SLOs</h2>\n");
         table(&mut o, &t, "");

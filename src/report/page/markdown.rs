@@ -51,6 +51,13 @@ pub fn render_markdown(m: &ReportModel) -> String {
     table(&mut o, &story::online_table(m));
     o.push_str("## Operations\n\n");
     table(&mut o, &story::operations_table(m));
+    if let Some(t) = story::live_table(m) {
+        o.push_str("## Live run\n\n");
+        table(&mut o, &t);
+        for w in s.live.iter().flat_map(|l| &l.warnings) {
+            let _ = writeln!(o, "> **Warning:** {}\n", md(w));
+        }
+    }
     if let Some(t) = story::slo_table(m) {
         o.push_str("## SLOs\n\n");
         table(&mut o, &t);

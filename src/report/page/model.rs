@@ -47,6 +47,15 @@ pub struct SummaryView {
     pub model: ModelView,
     #[serde(default, deserialize_with = "lenient_slo")]
     pub slo: Vec<SloView>,
+    /// The live engine's own figures; absent for virtual runs (and left out if unreadable).
+    #[serde(default, deserialize_with = "lenient_live")]
+    pub live: Option<crate::report::live::LiveSummary>,
+}
+
+fn lenient_live<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::report::live::LiveSummary>, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
 }
 
 /// `model` field by field: a field of another shape than expected (the model grows) is left

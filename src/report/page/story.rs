@@ -52,8 +52,9 @@ pub(crate) fn banner(m: &ReportModel) -> Option<String> {
     let s = &m.summary;
     if !s.complete {
         return Some(format!(
-            "Incomplete run: it was interrupted at {} of simulated time, so every figure below covers only the time up to then and devices still on their way are missing from the tail.",
-            text::clock(s.end_s)
+            "Incomplete run: it was interrupted at {} of {}, so every figure below covers only the time up to then and devices still on their way are missing from the tail.",
+            text::clock(s.end_s),
+            clock_name(m)
         ));
     }
     None
@@ -73,8 +74,9 @@ pub(crate) fn paragraph(m: &ReportModel) -> String {
     match s.online.t99_s {
         Some(t) => {
             p.push_str(&format!(
-                " 99 % of the fleet was online after {} of simulated time",
-                text::duration(t)
+                " 99 % of the fleet was online after {} of {}",
+                text::duration(t),
+                clock_name(m)
             ));
             match b.t99 {
                 Some(lb) if lb > 0.0 => p.push_str(&format!(
@@ -449,6 +451,31 @@ pub(crate) fn slo_table(m: &ReportModel) -> Option<Table> {
     Some(t)
 }
 
+/// The live engine's own figures (endpoint, connections, wire latency, generator lag, telemetry
+/// check); none for a virtual run.
+pub(crate) fn live_table(m: &ReportModel) -> Option<Table> {
+    let live = m.summary.live.as_ref()?;
+    let mut t = Table::new(&[("figure", false), ("measured", false)]);
+    for (label, text) in live.lines() {
+        t.rows.push(vec![label.to_string(), text]);
+    }
+    Some(t)
+}
+
+/// Whether the run was on the wall clock (its times are wall time, not simulated).
+fn is_live(m: &ReportModel) -> bool {
+    m.summary.engine == "live"
+}
+
+/// What the run's times are measured in: "simulated time" (virtual engine) or "wall time".
+pub(crate) fn clock_name(m: &ReportModel) -> &'static str {
+    if is_live(m) {
+        "wall time"
+    } else {
+        "simulated time"
+    }
+}
+
 pub(crate) fn plan_table(p: &PlanView) -> Table {
     let mut t = Table::new(&[
         ("configuration", false),
@@ -491,8 +518,13 @@ pub(crate) fn facts(m: &ReportModel) -> Vec<(&'static str, String)> {
         (
             "stopped",
             format!(
-                "at {} simulated ({})",
+                "at {}{} ({})",
                 text::clock(s.end_s),
+                if is_live(m) {
+                    " wall time"
+                } else {
+                    " simulated"
+                },
                 s.stop_reason.as_deref().unwrap_or("reason not recorded")
             ),
         ),
@@ -512,7 +544,11 @@ pub(crate) fn facts(m: &ReportModel) -> Vec<(&'static str, String)> {
                 .events_per_s
                 .map(|x| format!(" ({:.1}M/s)", x / 1e6))
                 .unwrap_or_default();
-            f.push(("events", format!("{}{rate}", text::count(e))));
+            if is_live(m) {
+                f.push(("device steps", text::count(e)));
+            } else {
+                f.push(("events", format!("{}{rate}", text::count(e))));
+            }
         }
         if let Some(b) = r.peak_rss_bytes {
             f.push(("peak memory", text::bytes(b)));

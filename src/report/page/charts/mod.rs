@@ -258,6 +258,7 @@ pub(crate) fn chart<'a, 'b>(area: &'a Area<'b>, ax: &Axes<'_>) -> Result<Ctx<'a,
 }
 
 pub(crate) fn time_axes<'a>(
+    m: &ReportModel,
     end_s: f64,
     y_ticks: (Vec<f64>, f64),
     y_desc: &'a str,
@@ -269,7 +270,7 @@ pub(crate) fn time_axes<'a>(
     let axes = Axes {
         x_ticks,
         x_end,
-        x_desc: format!("simulated time ({})", unit.name),
+        x_desc: format!("{} ({})", super::story::clock_name(m), unit.name),
         x_fmt: &plain_tick,
         y_start: 0.0,
         y_ticks,

@@ -18,7 +18,7 @@ pub(super) fn online(m: &ReportModel, tl: &TimelineView, tail: bool) -> Chart {
         (0.0, vec![0.0, 25.0, 50.0, 75.0, 90.0, 100.0], 320)
     };
     let y_fmt = |v: &f64| format!("{} %", text::tick(*v));
-    let (unit, mut axes) = time_axes(end_s, (y_ticks, 100.0), "devices online", &y_fmt);
+    let (unit, mut axes) = time_axes(m, end_s, (y_ticks, 100.0), "devices online", &y_fmt);
     axes.y_start = y_lo;
     let x = |t: f64| t / unit.secs;
     let clamp = |y: f64| y.max(y_lo);

@@ -90,7 +90,7 @@ pub(super) fn rate(m: &ReportModel, tl: &TimelineView, op: &str) -> Option<Chart
         .collect();
     let top = shown.iter().map(|l| l.1 * 1.08).fold(peak, f64::max);
     let y_fmt = |v: &f64| text::tick(*v);
-    let (_, axes) = time_axes(end_s, nice_ticks(top, 5), "answers per second", &y_fmt);
+    let (_, axes) = time_axes(m, end_s, nice_ticks(top, 5), "answers per second", &y_fmt);
     let color = op_color(op);
     let any_failed = tl
         .points
@@ -179,7 +179,7 @@ pub(super) fn throttle_rate(m: &ReportModel, tl: &TimelineView) -> Option<Chart>
     let end_s = time_end(m);
     let y_fmt = |v: &f64| format!("{} %", text::tick(*v));
     let y_ticks = vec![0.0, 25.0, 50.0, 75.0, 100.0];
-    let (unit, axes) = time_axes(end_s, (y_ticks, 100.0), "429 share of answers", &y_fmt);
+    let (unit, axes) = time_axes(m, end_s, (y_ticks, 100.0), "429 share of answers", &y_fmt);
     // Runs of buckets with answers, split where there were none.
     let series: Vec<(&str, Runs)> = ops
         .iter()
