@@ -92,6 +92,10 @@ pub struct LiveArgs {
     /// on 127.0.0.1 serves DPS and the hub.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub dps: Option<String>,
+    /// DPS's HTTPS endpoint for status lookups (reference §1f), HOST[:PORT]: by default the
+    /// --dps host on port 443 (80 with --no-tls). Used only by classes with status_lookup.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub dps_https: Option<String>,
     /// Where every hub connection goes, HOST[:PORT] (the assigned hub's name is still used in
     /// usernames, tokens and TLS); also the hub of devices with a cached assignment. In
     /// plain-mqtt mode: the broker.
@@ -230,6 +234,9 @@ pub struct MockArgs {
     /// Separate Hub listener (with --dps-listen).
     #[arg(long, requires = "dps_listen")]
     pub hub_listen: Option<std::net::SocketAddr>,
+    /// Also serve DPS's Device Registration Status Lookup over HTTPS here (HTTP without TLS).
+    #[arg(long, value_name = "ADDR")]
+    pub https_listen: Option<std::net::SocketAddr>,
     /// What DPS returns as assignedHub (SDK clients connect there on port 8883).
     #[arg(long, default_value = "localhost")]
     pub hub_hostname: String,

@@ -211,6 +211,7 @@ fn engine_choice(args: &cli::RunArgs) -> Result<EngineChoice, String> {
     if args.engine == cli::Engine::Virtual {
         let given = [
             ("--dps", l.dps.is_some()),
+            ("--dps-https", l.dps_https.is_some()),
             ("--hub", l.hub.is_some()),
             ("--shard", l.shard.is_some()),
             ("--group-key-file", l.group_key_file.is_some()),
@@ -241,6 +242,7 @@ fn engine_choice(args: &cli::RunArgs) -> Result<EngineChoice, String> {
     })?;
     Ok(EngineChoice::Live(Box::new(LiveOptions {
         dps: l.dps.clone(),
+        dps_https: l.dps_https.clone(),
         hub: l.hub.clone(),
         hub_mode: match l.hub_mode {
             cli::HubModeArg::Azure => HubMode::Azure,
@@ -378,6 +380,7 @@ fn mock(a: cli::MockArgs) -> ExitCode {
         throttle_connack: a.throttle_connack,
         stats_every: std::time::Duration::from_secs(a.stats_every.max(1)),
         threads: a.threads,
+        https_listen: a.https_listen,
     };
     match run(opts) {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,8 +35,20 @@ impl Drop for Guard {
 /// `fleetsim mock` on 127.0.0.1 (port chosen by the OS) with the live fixture's limits;
 /// returns the guard and the address it printed.
 fn start_mock(key: &str, sets: &[&str]) -> (Guard, String) {
+    let (guard, addr, _) = start_mock_with(key, sets, false);
+    (guard, addr)
+}
+
+/// As [`start_mock`], with `--https-listen 127.0.0.1:0` when `https`: also returns the status
+/// lookup address it printed.
+fn start_mock_with(key: &str, sets: &[&str], https: bool) -> (Guard, String, Option<String>) {
     let mut child = Command::new(bin())
         .args(["mock", "--listen", "127.0.0.1:0", "--stats-every", "3600"])
+        .args(if https {
+            &["--https-listen", "127.0.0.1:0"][..]
+        } else {
+            &[]
+        })
         .arg("--scenario")
         .arg(fixture())
         .args(sets.iter().flat_map(|s| ["--set", s]))
@@ -53,9 +65,18 @@ fn start_mock(key: &str, sets: &[&str]) -> (Guard, String) {
         .strip_prefix("dps+hub: mqtt://")
         .unwrap_or_else(|| panic!("unexpected first line: {first}"))
         .to_string();
+    let https = https.then(|| {
+        let line = lines
+            .next()
+            .expect("mock prints its https address")
+            .unwrap();
+        line.strip_prefix("dps https: http://")
+            .unwrap_or_else(|| panic!("unexpected second line: {line}"))
+            .to_string()
+    });
     // Keep draining stdout so the mock never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (guard, addr)
+    (guard, addr, https)
 }
 
 const KEY: &str =
@@ -81,6 +102,11 @@ fn smoke_live_against_the_in_process_mock() {
             fixture().to_str().unwrap(),
             "--engine",
             "live",
+            // A 20-deep bucket at 20 registrations/s: the ~195 registering devices, booting
+            // within 2 s, draw 429s unless their registrations spread over more than 8.75 s
+            // (the fixture's 5 s bucket drew none once on a loaded machine).
+            "--set",
+            "dps.limits.burst=1s",
             "--out",
             "r",
         ],
@@ -98,7 +124,7 @@ fn smoke_live_against_the_in_process_mock() {
         count(&s, "hub.telemetry", "ok") > 300,
         "meters keep sending"
     );
-    // 195 registrations against a 100-deep bucket: the mock throttled some, they retried.
+    // The mock throttled some registrations; they retried.
     assert!(count(&s, "dps.register", "throttled") > 0);
     assert_eq!(count(&s, "dps.register", "ok"), count(&s, "dps.poll", "ok"));
     let live = &s["live"];
@@ -149,6 +175,110 @@ fn smoke_live_against_the_in_process_mock() {
     let md = std::fs::read_to_string(tmp.path().join("r/report.md")).unwrap();
     assert!(md.contains("## Live run"), "{md}");
     assert!(md.contains("of wall time"), "{md}");
+}
+
+/// Status lookups over HTTPS (reference §1f): the cameras look their registration up before
+/// registering; the registered ones skip DPS registration. With the DPS limits opened up (no
+/// 429s, so no count depends on timing) the live run makes exactly the lookups and the
+/// registrations the virtual engine makes for the same scenario and seed.
+#[test]
+fn status_lookups_over_https_spare_registrations_as_in_the_virtual_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sets = [
+        "--set",
+        "fleet.class[1].status_lookup=true",
+        "--set",
+        "dps.limits.burst=60s",
+    ];
+    let scenario = fixture();
+    let run = |engine: &str, out: &str| {
+        let mut args = vec!["run", scenario.to_str().unwrap(), "--engine", engine];
+        args.extend_from_slice(&sets);
+        args.extend_from_slice(&["--out", out]);
+        fleetsim(tmp.path(), &args)
+    };
+    let live = run("live", "live");
+    assert_exit(&live, 0);
+    let virt = run("virtual", "virtual");
+    assert_exit(&virt, 0);
+    let l = read_json(&tmp.path().join("live/summary.json"));
+    let v = read_json(&tmp.path().join("virtual/summary.json"));
+    assert_eq!(count(&l, "device.boot_to_online", "ok"), 300);
+    let lookups = count(&l, "dps.status_lookup", "ok");
+    // Every camera (30 % of 300) looks up once per boot.
+    assert!((80..=100).contains(&lookups), "{lookups}");
+    assert_eq!(count(&l, "dps.status_lookup", "errors"), 0);
+    for (op, field) in [
+        ("dps.status_lookup", "attempts"),
+        ("dps.status_lookup", "ok"),
+        ("dps.register", "ok"),
+        ("dps.poll", "ok"),
+        ("hub.connect", "ok"),
+    ] {
+        assert_eq!(count(&l, op, field), count(&v, op, field), "{op}.{field}");
+    }
+    // The registered cameras (80 %) were spared registration: fewer registrations than the
+    // same run without lookups.
+    let without = fleetsim(
+        tmp.path(),
+        &[
+            "run",
+            fixture().to_str().unwrap(),
+            "--set",
+            "dps.limits.burst=60s",
+            "--out",
+            "without",
+        ],
+    );
+    assert_exit(&without, 0);
+    let w = read_json(&tmp.path().join("without/summary.json"));
+    let spared = count(&w, "dps.register", "ok") - count(&l, "dps.register", "ok");
+    assert!(
+        spared * 10 >= lookups * 6,
+        "{spared} spared by {lookups} lookups"
+    );
+    // Each lookup was a connection of its own, closed by the device.
+    let c = &l["live"]["connections"];
+    assert_eq!(c["failed"], 0, "{c}");
+    assert_eq!(c["dropped"], 0, "{c}");
+}
+
+/// Against `fleetsim mock --https-listen` in another process: lookups go to `--dps-https`,
+/// with SAS tokens derived from the group key. That mock knows only the registrations made to
+/// it: on the first run every lookup finds nothing and every camera registers; on a second run
+/// against the same mock every camera finds its registration and goes straight to its hub.
+#[test]
+fn status_lookups_go_to_the_dps_https_endpoint_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_mock, mqtt, https) = start_mock_with(KEY, &["dps.limits.burst=60s"], true);
+    let https = https.unwrap();
+    let run = |out: &str| {
+        let o = Command::new(bin())
+            .current_dir(tmp.path())
+            .args(["run", fixture().to_str().unwrap(), "--engine", "live"])
+            .args(["--set", "fleet.class[1].status_lookup=true"])
+            .args(["--dps", &mqtt, "--hub", &mqtt, "--dps-https", &https])
+            .args(["--no-tls", "--out", out])
+            .env("FLEETSIM_GROUP_KEY", KEY)
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+        let s = read_json(&tmp.path().join(out).join("summary.json"));
+        assert_eq!(count(&s, "device.boot_to_online", "ok"), 300);
+        assert_eq!(count(&s, "dps.status_lookup", "errors"), 0);
+        s
+    };
+    let first = run("first");
+    let lookups = count(&first, "dps.status_lookup", "ok");
+    // Every camera (30 % of 300) looks up once.
+    assert!((80..=100).contains(&lookups), "{lookups}");
+    let second = run("second");
+    assert_eq!(count(&second, "dps.status_lookup", "ok"), lookups);
+    assert_eq!(
+        count(&second, "dps.register", "ok"),
+        count(&first, "dps.register", "ok") - lookups,
+        "the second run's cameras found their registrations"
+    );
 }
 
 #[test]
@@ -278,6 +408,34 @@ fn two_shards_merged_count_what_one_process_counts() {
         }
     }
     assert_eq!(count(&one, "dps.register", "throttled"), 0);
+    // Wire connect and generator lag percentiles are the whole fleet's: those of the shards'
+    // histograms added together (not the larger of the two shards' figures).
+    let logs = [
+        common::hlog(&tmp.path().join("s0")),
+        common::hlog(&tmp.path().join("s1")),
+    ];
+    let logs: Vec<_> = logs.iter().collect();
+    for (tag, key) in [
+        ("live.wire_connect", "wire_connect_ms"),
+        ("live.generator_lag", "generator_lag_ms"),
+    ] {
+        let h = common::total(&logs, tag);
+        assert!(h.len() >= 150, "{tag}: {}", h.len());
+        let figures = &merged["live"][key];
+        for (field, v) in [
+            ("p50", h.value_at_quantile(0.5)),
+            ("p99", h.value_at_quantile(0.99)),
+            ("max", h.max()),
+        ] {
+            assert_eq!(
+                figures[field].as_f64().unwrap(),
+                v as f64 / 1000.0,
+                "{key}.{field}"
+            );
+        }
+        let in_merged = common::total(&[&common::hlog(&tmp.path().join("merged"))], tag);
+        assert_eq!(in_merged, h, "{tag} in the merged histograms.hlog");
+    }
 }
 
 #[test]
@@ -441,11 +599,28 @@ fn live_options_need_the_live_engine() {
         tmp.path(),
         &[
             "run",
-            common::scenario("reboot-wave").to_str().unwrap(),
-            "--engine",
-            "live",
+            fixture().to_str().unwrap(),
+            "--dps-https",
+            "127.0.0.1:1",
         ],
     );
     let err = assert_exit(&o, 2);
-    assert!(err.contains("status_lookup"), "{err}");
+    assert!(err.contains("--dps-https"), "{err}");
+    // The HTTPS endpoint belongs to a DPS given with --dps.
+    let o = fleetsim(
+        tmp.path(),
+        &[
+            "run",
+            fixture().to_str().unwrap(),
+            "--engine",
+            "live",
+            "--dps-https",
+            "127.0.0.1:1",
+        ],
+    );
+    let err = assert_exit(&o, 2);
+    assert!(
+        err.contains("--dps-https") && err.contains("--dps"),
+        "{err}"
+    );
 }

@@ -8,11 +8,8 @@
 //! back unchanged.
 
 mod common;
-use base64::Engine as _;
 use common::*;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs;
@@ -90,40 +87,6 @@ fn merge(cwd: &Path, dirs: &[&Path], out: &Path) -> std::process::Output {
     args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     fleetsim(cwd, &args)
-}
-
-/// Every interval of a `histograms.hlog`: (tag, start in ms) → histogram.
-fn hlog(dir: &Path) -> BTreeMap<(String, u128), Histogram<u64>> {
-    let bytes = fs::read(dir.join("histograms.hlog")).unwrap();
-    let mut d = Deserializer::new();
-    let mut out = BTreeMap::new();
-    for e in IntervalLogIterator::new(&bytes) {
-        if let LogEntry::Interval(i) = e.unwrap() {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(i.encoded_histogram())
-                .unwrap();
-            let h: Histogram<u64> = d.deserialize(&mut &raw[..]).unwrap();
-            let key = (
-                i.tag().unwrap().as_str().to_string(),
-                i.start_timestamp().as_millis(),
-            );
-            assert!(out.insert(key, h).is_none(), "one line per tag and start");
-        }
-    }
-    out
-}
-
-/// The sum of every interval of `tag` over the given logs.
-fn total(logs: &[&BTreeMap<(String, u128), Histogram<u64>>], tag: &str) -> Histogram<u64> {
-    let mut t = Histogram::<u64>::new(3).unwrap();
-    for l in logs {
-        for ((tg, _), h) in l.iter() {
-            if tg == tag {
-                t.add(h).unwrap();
-            }
-        }
-    }
-    t
 }
 
 /// `timeline.csv`: the t_s column as written, and the other 34 columns as numbers.

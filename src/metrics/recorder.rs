@@ -58,6 +58,9 @@ pub struct Recorder {
     histograms: Histograms,
     /// First-online times, microseconds since the run started.
     online_at: Histogram<u64>,
+    /// Whole-run histograms an engine adds under tags of its own (the live engine's generator
+    /// lag and wire connect times), written to `histograms.hlog` after `online_at`.
+    whole_run: Vec<(String, Histogram<u64>)>,
     end: Option<SimTime>,
 }
 
@@ -97,6 +100,7 @@ impl Recorder {
             histograms: Histograms::new(hlog_interval),
             online_at: Histogram::new(super::SIGFIG)
                 .expect("3 significant figures is a valid histogram"),
+            whole_run: Vec::new(),
             end: None,
         }
     }
@@ -218,6 +222,16 @@ impl Recorder {
     /// [`ONLINE_AT_TAG`].
     pub fn online_at(&self) -> &Histogram<u64> {
         &self.online_at
+    }
+
+    /// Adds a whole-run histogram under `tag` (microseconds), for `histograms.hlog`.
+    pub fn add_whole_run(&mut self, tag: &str, h: Histogram<u64>) {
+        self.whole_run.push((tag.to_string(), h));
+    }
+
+    /// The whole-run histograms added by [`Recorder::add_whole_run`], in order.
+    pub fn whole_run(&self) -> &[(String, Histogram<u64>)] {
+        &self.whole_run
     }
 
     pub fn timeline(&self) -> &Timeline {

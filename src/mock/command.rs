@@ -31,6 +31,9 @@ pub struct Options {
     pub throttle_connack: u8,
     pub stats_every: Duration,
     pub threads: Option<usize>,
+    /// Where to serve DPS's Device Registration Status Lookup over HTTPS (reference §1f;
+    /// plain HTTP without TLS); None: not served.
+    pub https_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,14 +173,23 @@ pub fn run(o: Options) -> Result<(), CommandError> {
             Listen::Split { dps, hub } => format!("--dps-listen {dps} / --hub-listen {hub}"),
         };
         // The address cannot be used (not this host's, in use, a privileged port): bad input.
-        let server = MockServer::start(cfg, listen, tls)
+        let https_scheme = if tls.is_some() { "https" } else { "http" };
+        let mut server = MockServer::start(cfg, listen, tls)
             .await
             .map_err(|e| CommandError::Input(format!("{flags}: cannot listen there: {e}")))?;
+        if let Some(a) = o.https_listen {
+            server.serve_https(a).await.map_err(|e| {
+                CommandError::Input(format!("--https-listen {a}: cannot listen there: {e}"))
+            })?;
+        }
         if server.dps_addr == server.hub_addr {
             println!("dps+hub: {scheme}://{}", server.dps_addr);
         } else {
             println!("dps: {scheme}://{}", server.dps_addr);
             println!("hub: {scheme}://{}", server.hub_addr);
+        }
+        if let Some(a) = server.dps_https_addr {
+            println!("dps https: {https_scheme}://{a}");
         }
         println!(
             "limits: dps {} instance(s), {:.0} registrations/min, {:.0} operations/min; \

@@ -3,6 +3,7 @@
 //! before CONNECT or a QoS 2 PUBLISH closes this connection (and is counted); nothing here
 //! unwraps network data.
 
+use super::body::{assigned_state, error_body, to_json};
 use super::state::Shared;
 use super::stats::Stats;
 use crate::protocol::dps::{self as pdps, DeviceRegistration, DpsRequest, DpsUsername};
@@ -687,19 +688,11 @@ impl<S: Readable> Conn<S> {
                     }
                     Answer::Assigned { .. } => {
                         Stats::inc(&st.assigned);
-                        let ts = pdps::timestamp(unix);
+                        let hub = &self.shared.cfg.hub_hostname;
                         let b = pdps::OperationStatus {
                             operation_id,
                             status: "assigned".into(),
-                            registration_state: Some(pdps::RegistrationState {
-                                created_date_time_utc: Some(ts.clone()),
-                                assigned_hub: Some(self.shared.cfg.hub_hostname.clone()),
-                                device_id: Some(registration_id.clone()),
-                                substatus: Some("initialAssignment".into()),
-                                last_updated_date_time_utc: Some(ts),
-                                etag: Some(format!("\"{:016x}\"", unix)),
-                                ..state("assigned")
-                            }),
+                            registration_state: Some(assigned_state(&registration_id, hub, unix)),
                         };
                         (rid, 200, None, to_json(&b), resp.after)
                     }
@@ -888,20 +881,6 @@ fn connack_code(code: u8) -> ConnectReturnCode {
         5 => ConnectReturnCode::NotAuthorized,
         _ => ConnectReturnCode::ServiceUnavailable,
     }
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
-}
-
-/// An error body (reference §1d) as JSON bytes.
-fn error_body(code: u32, message: &str, unix_micros: u64) -> Vec<u8> {
-    to_json(&pdps::ErrorBody {
-        error_code: code,
-        tracking_id: format!("{unix_micros:016x}"),
-        message: message.into(),
-        timestamp_utc: pdps::timestamp(unix_micros),
-    })
 }
 
 /// `4.{device index:x}.{sequence:x}`: opaque to clients (reference: "any opaque string

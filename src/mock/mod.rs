@@ -3,12 +3,16 @@
 //! enforces their quotas with the same service models as the virtual engine (reference §4).
 //!
 //! `server` listens and accepts; `conn` runs one connection (rumqttc's `mqttbytes::v4` codec,
-//! every byte treated as hostile); `state` holds the shared service models behind a mutex;
-//! `tls` loads or generates certificates. The wall clock is read here and only here, and
+//! every byte treated as hostile); `https` serves DPS's Device Registration Status Lookup
+//! over HTTP/1.1 (hyper, reference §1f); `body` holds the DPS reply bodies both share;
+//! `state` holds the shared service models behind a mutex; `tls` loads or generates
+//! certificates. The wall clock is read here and only here, and
 //! turned into `SimTime` since the server started before it reaches a model.
 
+pub mod body;
 pub mod command;
 pub mod conn;
+pub mod https;
 pub mod server;
 pub mod state;
 pub mod stats;

@@ -1,7 +1,10 @@
 //! Listeners and the accept loop. One task per connection; the accept loop never dies: an
-//! accept error (e.g. the open-file limit) is counted and slows it down for a moment.
+//! accept error (e.g. the open-file limit) is counted and slows it down for a moment. The
+//! MQTT listeners and the optional DPS HTTPS listener share the loop, the TLS configuration
+//! and the stop signal.
 
 use super::conn::{self, Role};
+use super::https;
 use super::state::{MockConfig, Shared};
 use super::stats::{Snapshot, Stats};
 use std::io;
@@ -24,11 +27,23 @@ pub enum Listen {
     },
 }
 
+/// What a listener's connections speak.
+#[derive(Clone, Copy, Debug)]
+enum Serve {
+    /// MQTT 3.1.1, for DPS, the hub or both (`conn`).
+    Mqtt(Role),
+    /// HTTP/1.1, DPS's Device Registration Status Lookup (`https`, reference §1f).
+    Https,
+}
+
 /// A running mock. Dropping it does not stop it; call [`MockServer::shutdown`].
 pub struct MockServer {
     pub dps_addr: SocketAddr,
     pub hub_addr: SocketAddr,
+    /// The DPS HTTPS listener (reference §1f), once [`MockServer::serve_https`] started it.
+    pub dps_https_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -78,24 +93,57 @@ impl MockServer {
             Listen::Shared(a) => {
                 let l = bind(a)?;
                 let a = l.local_addr()?;
-                tasks.push(spawn_accept(l, Role::Both, &shared, &tls, &stop_rx));
+                tasks.push(spawn_accept(
+                    l,
+                    Serve::Mqtt(Role::Both),
+                    &shared,
+                    &tls,
+                    &stop_rx,
+                ));
                 (a, a)
             }
             Listen::Split { dps, hub } => {
                 let (ld, lh) = (bind(dps)?, bind(hub)?);
                 let (a, b) = (ld.local_addr()?, lh.local_addr()?);
-                tasks.push(spawn_accept(ld, Role::Dps, &shared, &tls, &stop_rx));
-                tasks.push(spawn_accept(lh, Role::Hub, &shared, &tls, &stop_rx));
+                tasks.push(spawn_accept(
+                    ld,
+                    Serve::Mqtt(Role::Dps),
+                    &shared,
+                    &tls,
+                    &stop_rx,
+                ));
+                tasks.push(spawn_accept(
+                    lh,
+                    Serve::Mqtt(Role::Hub),
+                    &shared,
+                    &tls,
+                    &stop_rx,
+                ));
                 (a, b)
             }
         };
         Ok(MockServer {
             dps_addr,
             hub_addr,
+            dps_https_addr: None,
             shared,
+            tls,
             stop,
             tasks,
         })
+    }
+
+    /// Also serves DPS's Device Registration Status Lookup over HTTP/1.1 (reference §1f) on
+    /// `addr`, with the MQTT listeners' TLS configuration (plain HTTP without one). Returns the
+    /// bound address, also kept in `dps_https_addr`.
+    pub async fn serve_https(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
+        let l = bind(addr)?;
+        let a = l.local_addr()?;
+        let stop = self.stop.subscribe();
+        let t = spawn_accept(l, Serve::Https, &self.shared, &self.tls, &stop);
+        self.tasks.push(t);
+        self.dps_https_addr = Some(a);
+        Ok(a)
     }
 
     /// The service models, locked (to preregister devices before a run).
@@ -123,7 +171,7 @@ impl MockServer {
 
 fn spawn_accept(
     l: TcpListener,
-    role: Role,
+    what: Serve,
     shared: &Arc<Shared>,
     tls: &Option<TlsAcceptor>,
     stop: &watch::Receiver<bool>,
@@ -136,7 +184,7 @@ fn spawn_accept(
                     Ok((sock, _)) => {
                         let _ = sock.set_nodelay(true);
                         Stats::inc(&shared.stats.accepted);
-                        tokio::spawn(run_one(sock, shared.clone(), tls.clone(), role));
+                        tokio::spawn(run_one(sock, shared.clone(), tls.clone(), what));
                     }
                     Err(e) => {
                         Stats::inc(&shared.stats.accept_errors);
@@ -159,22 +207,27 @@ async fn run_one(
     sock: tokio::net::TcpStream,
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
-    role: Role,
+    what: Serve,
 ) {
     Stats::inc(&shared.stats.open);
-    match tls {
-        None => conn::serve(sock, shared.clone(), role).await,
+    match (tls, what) {
+        (None, Serve::Mqtt(role)) => conn::serve(sock, shared.clone(), role).await,
+        // hyper's connection state is kilobytes: boxed, like TLS's below.
+        (None, Serve::Https) => Box::pin(https::serve(sock, shared.clone())).await,
         // A TLS session's state is kilobytes: boxed, so that a plain TCP connection's task
         // is not sized for it (the ≤ 4 KiB per idle connection budget).
-        Some(acc) => Box::pin(run_tls(sock, &shared, acc, role)).await,
+        (Some(acc), what) => Box::pin(run_tls(sock, &shared, acc, what)).await,
     }
     Stats::dec(&shared.stats.open);
 }
 
-async fn run_tls(sock: tokio::net::TcpStream, shared: &Arc<Shared>, acc: TlsAcceptor, role: Role) {
+async fn run_tls(sock: tokio::net::TcpStream, shared: &Arc<Shared>, acc: TlsAcceptor, what: Serve) {
     let t = shared.cfg.connect_timeout;
     match tokio::time::timeout(t, acc.accept(sock)).await {
-        Ok(Ok(s)) => conn::serve(s, shared.clone(), role).await,
+        Ok(Ok(s)) => match what {
+            Serve::Mqtt(role) => conn::serve(s, shared.clone(), role).await,
+            Serve::Https => https::serve(s, shared.clone()).await,
+        },
         _ => Stats::inc(&shared.stats.tls_failed),
     }
 }
@@ -192,7 +245,7 @@ mod size {
         let c = tokio::net::TcpStream::connect(l.local_addr().unwrap())
             .await
             .unwrap();
-        let f = super::run_one(c, shared, None, super::Role::Both);
+        let f = super::run_one(c, shared, None, super::Serve::Mqtt(super::Role::Both));
         let n = std::mem::size_of_val(&f);
         assert!(n < 1152, "{n} bytes");
     }

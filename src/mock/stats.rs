@@ -37,6 +37,8 @@ counters!(
     registers_throttled,
     polls,
     polls_throttled,
+    lookups,
+    lookups_throttled,
     assigned,
     telemetry,
     telemetry_closed,
@@ -59,9 +61,9 @@ impl fmt::Display for Snapshot {
         write!(
             f,
             "open {} accepted {} | dps: sessions {} register {} (429 {}) poll {} (429 {}) \
-             assigned {} | hub: sessions {} telemetry {} (closed by shaping/quota {}) twin {} \
-             (429 {}) | refused: auth {} throttled {} quota {} | closed: malformed {} idle {} \
-             replaced {} tls {} | accept errors {}",
+             lookup {} (429 {}) assigned {} | hub: sessions {} telemetry {} (closed by \
+             shaping/quota {}) twin {} (429 {}) | refused: auth {} throttled {} quota {} | \
+             closed: malformed {} idle {} replaced {} tls {} | accept errors {}",
             self.open,
             self.accepted,
             self.dps_sessions,
@@ -69,6 +71,8 @@ impl fmt::Display for Snapshot {
             self.registers_throttled,
             self.polls,
             self.polls_throttled,
+            self.lookups,
+            self.lookups_throttled,
             self.assigned,
             self.hub_sessions,
             self.telemetry,

@@ -73,6 +73,13 @@ pub struct SequenceCheck {
     pub reordered: u64,
 }
 
+/// `histograms.hlog` tag of the live engine's generator lag, microseconds over the whole run
+/// (so `fleetsim merge` adds the shards' lags exactly).
+pub const GENERATOR_LAG_TAG: &str = "live.generator_lag";
+/// `histograms.hlog` tag of the live engine's wire connect times (TCP connect to CONNACK),
+/// microseconds over the whole run.
+pub const WIRE_CONNECT_TAG: &str = "live.wire_connect";
+
 /// Milliseconds as a reader wants them: 0.21, 6.4, 209.
 fn ms(v: f64) -> String {
     if v >= 100.0 {
@@ -139,6 +146,28 @@ impl LiveSummary {
             },
         ));
         out
+    }
+
+    /// Sets the lag and wire percentiles from whole-fleet histograms (microseconds), as a
+    /// merge does when every shard wrote them.
+    pub fn set_from_histograms(
+        &mut self,
+        lag: Option<&hdrhistogram::Histogram<u64>>,
+        wire: Option<&hdrhistogram::Histogram<u64>>,
+    ) {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if let Some(h) = lag {
+            let g = &mut self.generator_lag_ms;
+            g.p50 = ms(h.value_at_quantile(0.5));
+            g.p99 = ms(h.value_at_quantile(0.99));
+            g.max = ms(h.max());
+        }
+        if let Some(h) = wire {
+            let w = &mut self.wire_connect_ms;
+            w.p50 = ms(h.value_at_quantile(0.5));
+            w.p99 = ms(h.value_at_quantile(0.99));
+            w.max = ms(h.max());
+        }
     }
 
     /// Adds another shard's figures to these.

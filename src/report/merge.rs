@@ -13,7 +13,7 @@
 mod add;
 mod input;
 
-use super::live::LiveSummary;
+use super::live::{GENERATOR_LAG_TAG, LiveSummary, WIRE_CONNECT_TAG};
 use super::metric::Slo;
 use super::summary::{FORMAT, LatencyMs, OnlineSummary, OpSummary, Operations, Summary};
 use super::write::{
@@ -222,7 +222,7 @@ fn merged_summary(
         .min_by_key(|r| std::cmp::Reverse(stop_rank(r)))
         .unwrap_or("all_settled")
         .to_string();
-    let live = inputs.iter().filter_map(|i| i.summary.live.as_ref()).fold(
+    let mut live = inputs.iter().filter_map(|i| i.summary.live.as_ref()).fold(
         None::<LiveSummary>,
         |acc, l| match acc {
             None => Some(l.clone()),
@@ -232,6 +232,12 @@ fn merged_summary(
             }
         },
     );
+    // Lag and wire percentiles of the whole fleet, from the shards' histograms, where every
+    // shard wrote them (else they stay the largest of the shards', an upper bound).
+    if let Some(l) = &mut live {
+        let whole = |tag: &str| acc.live.get(tag).filter(|(k, _)| *k == n).map(|(_, h)| h);
+        l.set_from_histograms(whole(GENERATOR_LAG_TAG), whole(WIRE_CONNECT_TAG));
+    }
     let model = if n == 1 {
         first.model.clone()
     } else {

@@ -413,6 +413,16 @@ fn write_hlog(w: &mut impl Write, summary: &Summary, recorder: &Recorder) -> io:
         duration: Duration::from_micros(end),
         histogram: recorder.online_at().clone(),
     }));
+    // Then the engine's own whole-run histograms (live: generator lag, wire connect).
+    let whole_run = recorder.whole_run().iter().map(move |(tag, h)| {
+        Ok(HlogLine {
+            tag: tag.clone(),
+            start: Duration::ZERO,
+            duration: Duration::from_micros(end),
+            histogram: h.clone(),
+        })
+    });
+    let online_at = online_at.chain(whole_run);
     let mut deserializer = Deserializer::new();
     let intervals = recorder.hlog_intervals().iter().map(move |e| {
         let h: Histogram<u64> = deserializer.deserialize(&mut &e.bytes[..]).map_err(|err| {

@@ -223,8 +223,8 @@ impl Dev {
             Request::Telemetry { size, .. } => {
                 (t.hub_telemetry, Box::pin(self.telemetry(ctx, size)))
             }
-            // Rejected before the run starts: DPS has no status lookup over MQTT (§1f).
-            Request::StatusLookup => return Some(Answer::Refused(Refusal::Failed)),
+            // Over HTTPS: DPS has no status lookup over MQTT (reference §1f).
+            Request::StatusLookup => (t.dps_status_lookup, Box::pin(self.lookup(ctx))),
         };
         let r = timeout(Duration::from_micros(limit.as_micros()), fut).await;
         match r {
@@ -277,11 +277,11 @@ impl Dev {
         .await;
         match ack {
             Ok(ConnectReturnCode::Success) => {
-                ctx.transport_ok(t0.elapsed());
+                ctx.transport_ok(Some(t0.elapsed()));
                 Ok(link)
             }
             Ok(code) => {
-                ctx.transport_ok(t0.elapsed());
+                ctx.transport_ok(Some(t0.elapsed()));
                 ctx.conn_closed(false);
                 link.close().await;
                 Err(Some(match code {
@@ -364,6 +364,15 @@ impl Dev {
                 Err(network())
             }
         }
+    }
+
+    /// Device Registration Status Lookup over HTTPS (reference §1f), on a connection of its
+    /// own: the DPS MQTT connection, if any, is not the one it goes over.
+    async fn lookup(&mut self, ctx: &Ctx) -> Option<Answer> {
+        let Some(target) = ctx.dps_https.as_ref() else {
+            return Some(Answer::Refused(Refusal::Failed));
+        };
+        super::https::status_lookup(ctx, target, &self.id).await
     }
 
     /// Register (reference §1c steps 2–3).

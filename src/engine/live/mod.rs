@@ -10,6 +10,7 @@
 //! (reported), never as quietly reduced load.
 
 mod device;
+pub mod https;
 pub mod mqtt;
 pub mod net;
 mod receiver;
@@ -59,6 +60,9 @@ impl std::fmt::Debug for Secret {
 pub struct LiveOptions {
     /// `HOST[:PORT]` of a DPS-compatible endpoint (default port 8883).
     pub dps: Option<String>,
+    /// `HOST[:PORT]` of DPS's HTTPS endpoint, for status lookups (reference §1f); default the
+    /// `dps` host on port 443 (with `tls`) or 80 (without).
+    pub dps_https: Option<String>,
     /// `HOST[:PORT]` every hub connection goes to, whatever hub DPS assigned (the assigned
     /// name is still used for usernames, tokens and TLS); also the hub of devices with a
     /// cached assignment. Without it, devices connect to `assignedHub:8883`.
@@ -91,6 +95,7 @@ impl Default for LiveOptions {
     fn default() -> LiveOptions {
         LiveOptions {
             dps: None,
+            dps_https: None,
             hub: None,
             hub_mode: HubMode::Azure,
             id_scope: "0ne00000000".into(),
@@ -237,6 +242,8 @@ pub(crate) struct Ctx {
     unix_start_us: u64,
     dialer: Dialer,
     dps: Option<Target>,
+    /// DPS's HTTPS endpoint, when a class looks its registration up (reference §1f).
+    dps_https: Option<Target>,
     hubs: Hubs,
     hub_tls: bool,
     id_scope: String,
@@ -292,14 +299,17 @@ impl Ctx {
         self.counters.failures_since_ok.fetch_add(1, Relaxed);
     }
 
-    /// A server answered a CONNECT `wire` after the TCP connect started.
-    fn transport_ok(&self, wire: Duration) {
+    /// A server answered: an MQTT CONNECT `wire` after the TCP connect started (None: an
+    /// HTTPS exchange, not part of `wire_connect_ms`).
+    fn transport_ok(&self, wire: Option<Duration>) {
         self.counters.failures_since_ok.store(0, Relaxed);
         self.counters
             .last_ok_us
             .fetch_max(self.now().as_micros(), Relaxed);
-        let mut b = self.books.lock().unwrap_or_else(|e| e.into_inner());
-        record(&mut b.wire_connect, wire.as_micros() as u64);
+        if let Some(wire) = wire {
+            let mut b = self.books.lock().unwrap_or_else(|e| e.into_inner());
+            record(&mut b.wire_connect, wire.as_micros() as u64);
+        }
     }
 
     fn progress(&self) -> LiveProgress {
@@ -335,12 +345,10 @@ fn ms(us: u64) -> f64 {
 
 /// Checks that `sc` can run live with `o` (exit 2 otherwise), before anything starts.
 pub fn check(sc: &Scenario, o: &LiveOptions) -> Result<(), LiveError> {
-    if let Some(c) = sc.fleet.classes.iter().find(|c| c.status_lookup) {
-        return Err(LiveError::Input(format!(
-            "class '{}' uses status_lookup, an HTTPS call (reference §1f) the live engine does \
-             not speak; --set device.status_lookup=false (or the class's key) to run it live",
-            c.name
-        )));
+    if o.dps_https.is_some() && o.dps.is_none() {
+        return Err(LiveError::Input(
+            "--dps-https goes with --dps (the in-process mock serves its own)".into(),
+        ));
     }
     let cached = sc
         .fleet
@@ -442,6 +450,9 @@ async fn drive(
     // Endpoints: the in-process mock, or the ones given, resolved once.
     let sequences = Arc::new(SequenceTracker::default());
     let mut mock = None;
+    // Status lookups go over HTTPS (reference §1f): only when a class makes them.
+    let lookups = sc.fleet.classes.iter().any(|c| c.status_lookup);
+    let mut dps_https = None;
     let mut group_key = o.group_key.clone();
     let (dps, hub_default, endpoint, hub_tls) = if o.dps.is_none() {
         let key = Secret(in_process_key(sc.seed));
@@ -449,9 +460,20 @@ async fn drive(
         cfg.auth = Auth::GroupKey(key.0.clone());
         cfg.id_scope = o.id_scope.clone();
         cfg.sequences = Some(sequences.clone());
-        let m = MockServer::start(cfg, Listen::Shared("127.0.0.1:0".parse().unwrap()), None)
+        let mut m = MockServer::start(cfg, Listen::Shared("127.0.0.1:0".parse().unwrap()), None)
             .await
             .map_err(|e| failed(format!("in-process mock: {e}")))?;
+        if lookups {
+            let a = m
+                .serve_https("127.0.0.1:0".parse().unwrap())
+                .await
+                .map_err(|e| failed(format!("in-process mock (https): {e}")))?;
+            dps_https = Some(Target {
+                host: "localhost".into(),
+                addr: a,
+                tls: false,
+            });
+        }
         let addr = m.dps_addr;
         mock = Some(m);
         group_key = Some(key);
@@ -488,6 +510,21 @@ async fn drive(
         let a = net::resolve(&host, port)
             .await
             .map_err(|e| input(format!("--dps {d}: {e}")))?;
+        if lookups {
+            let (h, p) = match &o.dps_https {
+                Some(x) => net::split_host_port(x, if o.tls { 443 } else { 80 })
+                    .map_err(|e| input(format!("--dps-https {e}")))?,
+                None => (host.clone(), if o.tls { 443 } else { 80 }),
+            };
+            let addr = net::resolve(&h, p)
+                .await
+                .map_err(|e| input(format!("--dps-https {h}:{p}: {e}")))?;
+            dps_https = Some(Target {
+                host: h,
+                addr,
+                tls: o.tls,
+            });
+        }
         let dps = Target {
             host,
             addr: a,
@@ -548,6 +585,7 @@ async fn drive(
         unix_start_us,
         dialer: Dialer::new(sources, o.max_connect_rate, o.max_handshakes, tls),
         dps,
+        dps_https,
         hubs,
         hub_tls,
         id_scope: o.id_scope.clone(),
@@ -667,6 +705,13 @@ async fn drive(
             lag.p99, lag.max, lag.late_actions, lag.actions
         ));
     }
+    let w = &books.wire_connect;
+    books
+        .recorder
+        .add_whole_run(crate::report::live::GENERATOR_LAG_TAG, books.lag.clone());
+    books
+        .recorder
+        .add_whole_run(crate::report::live::WIRE_CONNECT_TAG, w.clone());
     let w = &books.wire_connect;
     let totals = sequences.totals();
     let in_process_hub = o.dps.is_none() && o.hub.is_none();

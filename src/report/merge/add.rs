@@ -40,6 +40,8 @@ pub(super) struct Acc {
     /// Whole-run latency per operation, by [`Op::index`].
     pub(super) totals: Vec<Histogram<u64>>,
     pub(super) online_at: Histogram<u64>,
+    /// The live engine's whole-run histograms by tag, with how many shards had each.
+    pub(super) live: BTreeMap<String, (u32, Histogram<u64>)>,
 }
 
 impl Acc {
@@ -51,6 +53,7 @@ impl Acc {
             intervals: BTreeMap::new(),
             totals: Op::ALL.iter().map(|_| new_histogram()).collect(),
             online_at: new_histogram(),
+            live: BTreeMap::new(),
         }
     }
 
@@ -83,6 +86,14 @@ impl Acc {
             if iv.tag == ONLINE_AT_TAG {
                 add_histogram(online_at.get_or_insert_with(new_histogram), &iv.histogram);
                 continue;
+            }
+            if iv.tag.starts_with("live.") {
+                let (shards, h) = self
+                    .live
+                    .entry(iv.tag.clone())
+                    .or_insert_with(|| (0, new_histogram()));
+                *shards += 1;
+                add_histogram(h, &iv.histogram);
             }
             let op = Op::ALL.iter().position(|o| o.name() == iv.tag);
             if let Some(i) = op {
