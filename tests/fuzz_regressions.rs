@@ -88,6 +88,17 @@ fn mock_conn_seeds_reach_the_services() {
     assert_eq!(run("bad-first-byte").malformed, 1);
     assert_eq!(run("huge-length").malformed, 1);
     assert_eq!(run("partial-connect").idle_timeouts, 0);
+    // DPS over HTTPS: lookups get past authentication to the model (the device is not
+    // registered: 404), on one keep-alive connection, chunked too.
+    for (name, lookups) in [
+        ("https-lookup-any", 1),
+        ("https-lookup-groupkey", 2),
+        ("https-lookup-chunked", 1),
+    ] {
+        let s = run(name);
+        assert_eq!((s.auth_refused, s.lookups), (0, lookups), "{name}: {s:?}");
+    }
+    assert_eq!(run("https-get").lookups, 0);
 }
 
 /// A small scenario seed reaches the virtual engine (the estimate lets it through).

@@ -120,11 +120,14 @@ pub fn estimated_events(sc: &Scenario) -> u64 {
 ///   bits 1–2: the listener's role (0, 3 both, 1 DPS, 2 Hub); bit 3: two connections sharing
 ///   the mock, the stream split at byte `split` (one device id connecting twice replaces the
 ///   first session); bits 4–5: the pause between pieces (none, 10 ms, 1 s, 30 s
-///   of paused time: delayed replies fall due, timeouts fire mid-packet).
+///   of paused time: delayed replies fall due, timeouts fire mid-packet); bit 6: the bytes go
+///   to the DPS HTTPS listener instead (`fleetsim::mock::https::serve`, the status lookup,
+///   reference §1f).
 /// - `chunk`: 0 writes the stream at once, else in pieces of `chunk` bytes.
 ///
 /// After the client half closes, `serve` must return (within a day of paused time), the mock
-/// must hold no hub session, and every byte the mock wrote must decode as MQTT packets.
+/// must hold no hub session, and every byte the mock wrote must decode as MQTT packets (HTTPS:
+/// begin with an HTTP/1.1 status line).
 /// Returns the mock's counters (for tests of the seeds).
 pub fn mock_conn(data: &[u8]) -> Snapshot {
     let [flags, chunk, s0, s1, stream @ ..] = data else {
@@ -132,9 +135,10 @@ pub fn mock_conn(data: &[u8]) -> Snapshot {
     };
     let split = u16::from_be_bytes([*s0, *s1]) as usize;
     let role = match (flags >> 1) & 3 {
-        1 => Role::Dps,
-        2 => Role::Hub,
-        _ => Role::Both,
+        _ if flags & 0x40 != 0 => Listener::Https,
+        1 => Listener::Mqtt(Role::Dps),
+        2 => Listener::Mqtt(Role::Hub),
+        _ => Listener::Mqtt(Role::Both),
     };
     let gap = match (flags >> 4) & 3 {
         0 => None,
@@ -178,18 +182,28 @@ pub fn mock_conn(data: &[u8]) -> Snapshot {
     shared.stats.snapshot()
 }
 
+/// Which of the mock's listeners a harness connection reaches.
+#[derive(Clone, Copy, Debug)]
+enum Listener {
+    Mqtt(Role),
+    Https,
+}
+
 /// One client: writes `stream` (in pieces), closes its half, reads everything the mock sends
-/// until the mock closes, and checks that it is well-formed MQTT.
+/// until the mock closes, and checks that it is well-formed MQTT (or HTTP).
 async fn one_connection(
     stream: Vec<u8>,
     chunk: usize,
     gap: Option<Duration>,
     shared: Arc<Shared>,
-    role: Role,
+    listener: Listener,
 ) {
     let (client, server) = tokio::io::duplex(4096);
     let (mut rd, mut wr) = tokio::io::split(client);
-    let serve = tokio::spawn(conn::serve(server, shared, role));
+    let serve = match listener {
+        Listener::Mqtt(role) => tokio::spawn(conn::serve(server, shared, role)),
+        Listener::Https => tokio::spawn(fleetsim::mock::https::serve(server, shared)),
+    };
     let writer = async move {
         let step = if chunk == 0 {
             stream.len().max(1)
@@ -216,7 +230,16 @@ async fn one_connection(
     if let Err(e) = serve.await {
         std::panic::resume_unwind(e.into_panic());
     }
-    decode_all(&out);
+    match listener {
+        Listener::Mqtt(_) => {
+            decode_all(&out);
+        }
+        Listener::Https => assert!(
+            out.is_empty() || out.starts_with(b"HTTP/1.1 "),
+            "not an HTTP reply: {:?}",
+            String::from_utf8_lossy(&out[..out.len().min(64)])
+        ),
+    }
 }
 
 /// Reference §3 test vector group key: devices' keys derive from it in group-key mode.
@@ -292,20 +315,24 @@ fn publish(topic: &str, qos: QoS, pkid: u16, body: &[u8]) -> Packet {
 
 /// A DPS CONNECT for `id`: a valid SAS token in group-key mode.
 pub fn dps_connect(id: &str) -> Packet {
+    connect_packet(
+        fleetsim::protocol::dps::DpsUsername::format(SCOPE, id),
+        dps_token(id),
+        60,
+    )
+}
+
+/// A valid DPS SAS token for `id` in group-key mode (MQTT password, HTTPS Authorization).
+pub fn dps_token(id: &str) -> String {
     use fleetsim::protocol::sas;
     let key = sas::derive_device_key(GROUP_KEY, id).expect("key");
-    let token = sas::sign(
+    sas::sign(
         &key,
         &sas::dps_resource(SCOPE, id),
         SEED_EXPIRY,
         Some("registration"),
     )
-    .expect("token");
-    connect_packet(
-        fleetsim::protocol::dps::DpsUsername::format(SCOPE, id),
-        token,
-        60,
-    )
+    .expect("token")
 }
 
 /// A hub CONNECT for `id`: a valid SAS token in group-key mode.
@@ -456,6 +483,47 @@ pub fn mock_seeds() -> Vec<(String, Vec<u8>)> {
     )]);
     bad.extend_from_slice(&encode(&[Packet::PingReq]));
     out.push(("dps-bad-scope".into(), with(1, 0, 0, &bad)));
+    // DPS over HTTPS (flag 0x40): status lookups, keep-alive, a chunked body, a bad method.
+    let lookup = |dev: &str, token: &str, body: &str| {
+        format!(
+            "POST /{SCOPE}/registrations/{dev}?api-version=2021-06-01 HTTP/1.1\r\n\
+             Host: localhost\r\nAuthorization: {token}\r\n\
+             Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let body = format!(r#"{{"registrationId":"{id}"}}"#);
+    let token = dps_token(id);
+    let two_lookups = lookup(id, &token, &body) + &lookup(id, &token, &body);
+    let chunked = format!(
+        "POST /{SCOPE}/registrations/{id} HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: {token}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    out.extend([
+        (
+            "https-lookup-any".into(),
+            with(0x40, 0, 0, lookup(id, "x", &body).as_bytes()),
+        ),
+        (
+            "https-lookup-groupkey".into(),
+            with(0x41, 0, 0, two_lookups.as_bytes()),
+        ),
+        (
+            "https-lookup-chunked".into(),
+            with(0x41, 9, 0, chunked.as_bytes()),
+        ),
+        (
+            "https-get".into(),
+            with(
+                0x40,
+                0,
+                0,
+                format!("GET /{SCOPE}/registrations/{id} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+            ),
+        ),
+    ]);
     out
 }
 

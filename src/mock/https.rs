@@ -63,6 +63,9 @@ where
         .max_header_size(MAX_HEAD)
         .max_buf_size(2 * MAX_HEAD)
         .keep_alive(true)
+        // A client that shuts its write side down after its request (or pipelined requests)
+        // still gets every answer, as over MQTT.
+        .half_close(true)
         .serve_connection(TokioIo::new(io), svc)
         .await;
     if let Err(e) = r {
