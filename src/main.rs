@@ -178,7 +178,7 @@ fn run(args: cli::RunArgs) -> ExitCode {
                     eprintln!("fleetsim: warning: {w}");
                 }
             }
-            use fleetsim::engine::virtual_time::StopReason;
+            use fleetsim::engine::StopReason;
             if matches!(out.stop, StopReason::Interrupted | StopReason::EndpointLost) {
                 let why = match out.stop {
                     StopReason::Interrupted => "interrupted",

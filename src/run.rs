@@ -1,8 +1,9 @@
 //! `fleetsim run`: scenario → quota model → engine → results directory. The binary wraps this
 //! with argument parsing, progress display and exit codes; tests call it directly.
 
+use crate::engine::StopReason;
 use crate::engine::live::{self, LiveError, LiveOptions, LiveProgress};
-use crate::engine::virtual_time::{Progress, StopReason, VirtualEngine};
+use crate::engine::virtual_time::{Progress, VirtualEngine};
 use crate::metrics::Recorder;
 use crate::quota::model::{ModelReport, analyse};
 use crate::report::metric::{Slo, Verdict};

@@ -4,7 +4,8 @@
 //! Fleets are scaled down with `fleet.devices` overrides so the whole file runs in seconds in a
 //! debug build.
 
-use fleetsim::engine::virtual_time::{RunResult, StopReason, VirtualEngine};
+use fleetsim::engine::StopReason;
+use fleetsim::engine::virtual_time::{RunResult, VirtualEngine};
 use fleetsim::metrics::{OnlineTimes, Op};
 use fleetsim::quota::model::{LowerBounds, ModelReport, analyse};
 use fleetsim::report::Summary;

@@ -41,29 +41,7 @@ pub(crate) fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// Why a run stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopReason {
-    /// Every device is online with its first telemetry sent, or will never be.
-    AllSettled,
-    /// `run.max_duration` of simulated time passed first.
-    MaxDuration,
-    /// Stopped from outside (Ctrl-C).
-    Interrupted,
-    /// Live engine: the endpoint stopped accepting connections for longer than allowed.
-    EndpointLost,
-}
-
-impl StopReason {
-    pub fn name(self) -> &'static str {
-        match self {
-            StopReason::AllSettled => "all_settled",
-            StopReason::MaxDuration => "max_duration",
-            StopReason::Interrupted => "interrupted",
-            StopReason::EndpointLost => "endpoint_lost",
-        }
-    }
-}
+use super::StopReason;
 
 /// A snapshot for progress display.
 #[derive(Clone, Copy, Debug)]

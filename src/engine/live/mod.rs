@@ -15,8 +15,8 @@ pub mod mqtt;
 pub mod net;
 mod receiver;
 
+use crate::engine::StopReason;
 use crate::engine::shard::Shard;
-use crate::engine::virtual_time::StopReason;
 use crate::metrics::Recorder;
 use crate::mock::{Auth, Listen, MockConfig, MockServer};
 use crate::protocol::sas;
