@@ -42,13 +42,29 @@ fn start_mock(key: &str, sets: &[&str]) -> (Guard, String) {
 /// As [`start_mock`], with `--https-listen 127.0.0.1:0` when `https`: also returns the status
 /// lookup address it printed.
 fn start_mock_with(key: &str, sets: &[&str], https: bool) -> (Guard, String, Option<String>) {
-    let mut child = Command::new(bin())
+    let extra: &[&str] = if https {
+        &["--https-listen", "127.0.0.1:0"]
+    } else {
+        &[]
+    };
+    start_mock_args(key, sets, extra, None)
+}
+
+/// `fleetsim mock` with `extra` arguments, run in `cwd` (for files it writes); returns the
+/// guard, the MQTT address (`mqtt://` or `mqtts://`) and the HTTPS address, if any.
+fn start_mock_args(
+    key: &str,
+    sets: &[&str],
+    extra: &[&str],
+    cwd: Option<&Path>,
+) -> (Guard, String, Option<String>) {
+    let mut cmd = Command::new(bin());
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    let mut child = cmd
         .args(["mock", "--listen", "127.0.0.1:0", "--stats-every", "3600"])
-        .args(if https {
-            &["--https-listen", "127.0.0.1:0"][..]
-        } else {
-            &[]
-        })
+        .args(extra)
         .arg("--scenario")
         .arg(fixture())
         .args(sets.iter().flat_map(|s| ["--set", s]))
@@ -60,23 +76,27 @@ fn start_mock_with(key: &str, sets: &[&str], https: bool) -> (Guard, String, Opt
     let out = child.stdout.take().unwrap();
     let guard = Guard(child);
     let mut lines = BufReader::new(out).lines();
-    let first = lines.next().expect("mock prints its address").unwrap();
-    let addr = first
-        .strip_prefix("dps+hub: mqtt://")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_string();
-    let https = https.then(|| {
-        let line = lines
-            .next()
-            .expect("mock prints its https address")
-            .unwrap();
-        line.strip_prefix("dps https: http://")
-            .unwrap_or_else(|| panic!("unexpected second line: {line}"))
-            .to_string()
-    });
+    let (mut addr, mut https) = (None, None);
+    // The address lines come before the limits line (a TLS line may come first).
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(a) = line
+            .strip_prefix("dps+hub: mqtt://")
+            .or_else(|| line.strip_prefix("dps+hub: mqtts://"))
+        {
+            addr = Some(a.to_string());
+        } else if let Some(a) = line
+            .strip_prefix("dps https: http://")
+            .or_else(|| line.strip_prefix("dps https: https://"))
+        {
+            https = Some(a.to_string());
+        } else if line.starts_with("limits:") {
+            break;
+        }
+    }
     // Keep draining stdout so the mock never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (guard, addr, https)
+    (guard, addr.expect("the mock printed its address"), https)
 }
 
 const KEY: &str =
@@ -279,6 +299,48 @@ fn status_lookups_go_to_the_dps_https_endpoint_given() {
         count(&first, "dps.register", "ok") - lookups,
         "the second run's cameras found their registrations"
     );
+}
+
+/// fleetsim's own TLS client verifies the server: against `fleetsim mock --tls-self-signed`
+/// with `--ca` (the mock's CA) every device comes online over TLS, lookups (HTTPS) included;
+/// without it (the system roots do not hold that CA) no connection completes, and the run
+/// ends as `endpoint_lost`, every attempt counted as an error.
+#[test]
+fn live_tls_verifies_the_server_against_the_ca_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_mock, addr, https) = start_mock_args(
+        KEY,
+        &["dps.limits.burst=60s"],
+        &["--tls-self-signed", "tls", "--https-listen", "127.0.0.1:0"],
+        Some(tmp.path()),
+    );
+    let https = https.unwrap();
+    let run = |extra: &[&str], out: &str| {
+        Command::new(bin())
+            .current_dir(tmp.path())
+            .args(["run", fixture().to_str().unwrap(), "--engine", "live"])
+            .args(["--set", "fleet.devices=60"])
+            .args(["--set", "fleet.class[1].status_lookup=true"])
+            .args(["--dps", &addr, "--hub", &addr, "--dps-https", &https])
+            .args(extra)
+            .args(["--out", out])
+            .env("FLEETSIM_GROUP_KEY", KEY)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["--ca", "tls/ca.pem"], "trusted");
+    assert_exit(&ok, 0);
+    let s = read_json(&tmp.path().join("trusted/summary.json"));
+    assert_eq!(count(&s, "device.boot_to_online", "ok"), 60);
+    assert!(count(&s, "dps.status_lookup", "ok") > 0);
+    assert_eq!(s["live"]["connections"]["failed"], 0);
+    let refused = run(&["--endpoint-lost-after", "2s"], "untrusted");
+    assert_exit(&refused, 3);
+    let s = read_json(&tmp.path().join("untrusted/summary.json"));
+    assert_eq!(s["stop_reason"], "endpoint_lost");
+    assert_eq!(count(&s, "device.boot_to_online", "ok"), 0);
+    assert_eq!(count(&s, "hub.connect", "ok"), 0);
+    assert!(s["live"]["connections"]["failed"].as_u64().unwrap() >= 10);
 }
 
 #[test]
