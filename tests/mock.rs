@@ -5,6 +5,9 @@
 // Real sockets on the wall clock: SAS expiry needs the Unix time, bounds need Instant.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
+use common::keys::{self, GROUP_KEY, unix_now};
 use fleetsim::mock::{Auth, Listen, MockConfig, MockServer};
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus};
 use fleetsim::protocol::hub::HubUsername;
@@ -13,14 +16,11 @@ use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, MqttOptions, QoS,
 };
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-/// Reference §3 test vector group key.
-const GROUP_KEY: &str =
-    "8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJFFXJrqYKi9yegxkqIChbqOS9Egw==";
 const SCOPE: &str = "0ne00111111";
 const HUB_HOST: &str = "localhost";
 const LIMIT: Duration = Duration::from_secs(15);
@@ -48,35 +48,16 @@ async fn start(cfg: MockConfig) -> MockServer {
         .expect("bind 127.0.0.1:0")
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn device_key(id: &str) -> String {
-    sas::derive_device_key(GROUP_KEY, id).unwrap()
+    keys::device_key(GROUP_KEY, id)
 }
 
 fn dps_token(id: &str, se: u64) -> String {
-    sas::sign(
-        &device_key(id),
-        &sas::dps_resource(SCOPE, id),
-        se,
-        Some("registration"),
-    )
-    .unwrap()
+    keys::dps_token(&device_key(id), SCOPE, id, se)
 }
 
 fn hub_token(id: &str, se: u64) -> String {
-    sas::sign(
-        &device_key(id),
-        &sas::hub_resource(HUB_HOST, id, None),
-        se,
-        None,
-    )
-    .unwrap()
+    keys::hub_token(&device_key(id), HUB_HOST, id, se)
 }
 
 fn options(addr: SocketAddr, id: &str, user: String, pass: String) -> MqttOptions {

@@ -13,7 +13,10 @@
 // Real sockets on the wall clock: SAS expiry needs the Unix time, bounds need Instant.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
 use bytes::BytesMut;
+use common::keys::{self, GROUP_KEY, unix_now};
 use fleetsim::mock::{Auth, Listen, MockConfig, MockServer};
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus};
 use fleetsim::protocol::hub::{HubRequest, HubUsername};
@@ -24,14 +27,11 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
-/// Reference §3 test vector group key.
-const GROUP_KEY: &str =
-    "8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJFFXJrqYKi9yegxkqIChbqOS9Egw==";
 const SCOPE: &str = "0ne00111111";
 const HUB_HOST: &str = "localhost";
 /// The longest a good client's whole flow may take, abuse or not.
@@ -46,34 +46,24 @@ const SCENARIO: &str = "[scenario]\nname = \"abuse\"\n[fleet]\ndevices = 1\n\
     [hub]\nconnect_latency = \"1ms\"\ntelemetry_latency = \"1ms\"\n\
     limits = { connects_per_s = 100000, d2c_per_s = 1000000 }\n";
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
+/// A DPS token for `id`, valid for an hour.
 fn dps_token(id: &str) -> String {
-    let key = sas::derive_device_key(GROUP_KEY, id).unwrap();
-    let se = unix_now() + 3600;
-    sas::sign(
-        &key,
-        &sas::dps_resource(SCOPE, id),
-        se,
-        Some("registration"),
+    keys::dps_token(
+        &keys::device_key(GROUP_KEY, id),
+        SCOPE,
+        id,
+        unix_now() + 3600,
     )
-    .unwrap()
 }
 
+/// A hub token for `id`, valid for an hour.
 fn hub_token(id: &str) -> String {
-    let key = sas::derive_device_key(GROUP_KEY, id).unwrap();
-    sas::sign(
-        &key,
-        &sas::hub_resource(HUB_HOST, id, None),
+    keys::hub_token(
+        &keys::device_key(GROUP_KEY, id),
+        HUB_HOST,
+        id,
         unix_now() + 3600,
-        None,
     )
-    .unwrap()
 }
 
 async fn poll(ev: &mut EventLoop) -> Result<Incoming, String> {

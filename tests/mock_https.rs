@@ -7,10 +7,12 @@
 // Real sockets on the wall clock: SAS expiry needs the Unix time, bounds need Instant.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
 use bytes::Bytes;
+use common::keys::{self, GROUP_KEY, unix_now};
 use fleetsim::mock::{Auth, Listen, MockConfig, MockServer};
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername};
-use fleetsim::protocol::sas;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{self, HeaderMap};
@@ -18,14 +20,11 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-/// Reference §3 test vector group key.
-const GROUP_KEY: &str =
-    "8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJFFXJrqYKi9yegxkqIChbqOS9Egw==";
 const SCOPE: &str = "0ne00111111";
 const HUB_HOST: &str = "myhub.example.net";
 const LIMIT: Duration = Duration::from_secs(15);
@@ -62,23 +61,9 @@ async fn start(
     s
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// The device's DPS token (reference §1b, §3): for `scope`, expiring at `se`.
 fn token_for(scope: &str, id: &str, se: u64) -> String {
-    let key = sas::derive_device_key(GROUP_KEY, id).unwrap();
-    sas::sign(
-        &key,
-        &sas::dps_resource(scope, id),
-        se,
-        Some("registration"),
-    )
-    .unwrap()
+    keys::dps_token(&keys::device_key(GROUP_KEY, id), scope, id, se)
 }
 
 fn token(id: &str) -> String {

@@ -19,6 +19,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod common;
+use common::keys::{self, unix_now};
 use common::*;
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus};
 use fleetsim::protocol::hub::HubUsername;
@@ -31,7 +32,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::time::timeout;
 
@@ -41,23 +42,16 @@ const SCOPE: &str = "0ne00SEC001";
 const HUB_HOST: &str = "localhost";
 const LIMIT: Duration = Duration::from_secs(15);
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn device_key(id: &str) -> String {
-    sas::derive_device_key(GROUP_KEY, id).unwrap()
+    keys::device_key(GROUP_KEY, id)
 }
 
 fn dps_token(key: &str, id: &str, se: u64) -> String {
-    sas::sign(key, &sas::dps_resource(SCOPE, id), se, Some("registration")).unwrap()
+    keys::dps_token(key, SCOPE, id, se)
 }
 
 fn hub_token(key: &str, id: &str, se: u64) -> String {
-    sas::sign(key, &sas::hub_resource(HUB_HOST, id, None), se, None).unwrap()
+    keys::hub_token(key, HUB_HOST, id, se)
 }
 
 // ---- a `fleetsim mock` process ----

@@ -2,6 +2,8 @@
 //! uses a different subset, hence the allow.
 #![allow(dead_code)]
 
+pub mod keys;
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use base64::Engine as _;
 use hdrhistogram::Histogram;
