@@ -100,18 +100,7 @@ async fn provision(addr: SocketAddr, id: &str) -> OperationStatus {
         dps_token(id, unix_now() + 3600),
     );
     let (c, mut ev) = connect(o).await.expect("DPS CONNACK 0");
-    c.subscribe("$dps/registrations/res/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let body = format!(r#"{{"payload": null, "registrationId": "{id}"}}"#);
-    c.publish(
-        DpsRequest::register_topic("1"),
-        QoS::AtLeastOnce,
-        false,
-        body,
-    )
-    .await
-    .unwrap();
+    common::device::send_register(&c, id).await.unwrap();
     let p = next_publish(&mut ev).await.expect("register answer");
     let t = DpsResponseTopic::parse(&p.topic).expect("a DPS response topic");
     assert_eq!((t.status, t.rid.as_str()), (202, "1"), "{}", p.topic);

@@ -99,18 +99,9 @@ async fn good_client(dps: SocketAddr, hub: SocketAddr, id: &str) -> Result<Durat
     let t0 = Instant::now();
     let flow = async {
         let (c, mut ev) = mqtt(dps, id, DpsUsername::format(SCOPE, id), dps_token(id)).await?;
-        c.subscribe("$dps/registrations/res/#", QoS::AtLeastOnce)
+        common::device::send_register(&c, id)
             .await
             .map_err(|e| e.to_string())?;
-        let body = format!(r#"{{"payload": null, "registrationId": "{id}"}}"#);
-        c.publish(
-            DpsRequest::register_topic("1"),
-            QoS::AtLeastOnce,
-            false,
-            body,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
         let mut n = 1;
         let mut op = None;
         loop {

@@ -167,18 +167,7 @@ async fn provision(addr: SocketAddr, id: &str) {
     let mut o = MqttOptions::new(id, addr.ip().to_string(), addr.port());
     o.set_credentials(DpsUsername::format(SCOPE, id), token(id));
     let (c, mut ev) = AsyncClient::new(o, 16);
-    c.subscribe("$dps/registrations/res/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let body = format!(r#"{{"registrationId":"{id}"}}"#);
-    c.publish(
-        DpsRequest::register_topic("1"),
-        QoS::AtLeastOnce,
-        false,
-        body,
-    )
-    .await
-    .unwrap();
+    common::device::send_register(&c, id).await.unwrap();
     let p = next_publish(&mut ev).await;
     assert_eq!(DpsResponseTopic::parse(&p.topic).unwrap().status, 202);
     let op: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();

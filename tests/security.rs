@@ -23,7 +23,6 @@ use common::keys::{self, unix_now};
 use common::*;
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus};
 use fleetsim::protocol::hub::HubUsername;
-use fleetsim::protocol::sas;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, MqttOptions, QoS,
 };
@@ -234,18 +233,7 @@ async fn next_publish(ev: &mut EventLoop) -> rumqttc::Publish {
 async fn provision(addr: SocketAddr, id: &str, token: String) -> OperationStatus {
     let o = options(addr, id, DpsUsername::format(SCOPE, id), token);
     let (c, mut ev) = connect(o).await.expect("DPS CONNACK 0");
-    c.subscribe("$dps/registrations/res/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let body = format!(r#"{{"payload": null, "registrationId": "{id}"}}"#);
-    c.publish(
-        DpsRequest::register_topic("1"),
-        QoS::AtLeastOnce,
-        false,
-        body,
-    )
-    .await
-    .unwrap();
+    common::device::send_register(&c, id).await.unwrap();
     let p = next_publish(&mut ev).await;
     let t = DpsResponseTopic::parse(&p.topic).expect("a DPS response topic");
     assert_eq!(t.status, 202, "{}", p.topic);

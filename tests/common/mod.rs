@@ -2,6 +2,7 @@
 //! uses a different subset, hence the allow.
 #![allow(dead_code)]
 
+pub mod device;
 pub mod keys;
 
 use assert_cmd::cargo::cargo_bin_cmd;
