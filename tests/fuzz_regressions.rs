@@ -160,6 +160,18 @@ fn a_long_key_with_backticks_is_refused_without_a_quadratic_hint() {
     );
 }
 
+/// Finding (`mock_conn`, in the harness, not the mock): an HTTP/1.0 status lookup is answered
+/// in HTTP/1.0, as HTTP requires, and the harness wanted every reply to start `HTTP/1.1`. The
+/// fuzzer's input, byte for byte: its token was garbled on the way, so the answer is a 401.
+#[test]
+fn an_http_1_0_lookup_is_answered() {
+    let input =
+        std::fs::read(repo().join("fuzz/regressions/mock_conn/http10-lookup-answered-in-http10"))
+            .unwrap();
+    let s = harness::mock_conn(&input);
+    assert_eq!(s.auth_refused, 1, "{s:?}");
+}
+
 /// Writes the seed corpora (run by hand after changing the harness or the seeds).
 #[test]
 #[ignore]

@@ -127,7 +127,7 @@ pub fn estimated_events(sc: &Scenario) -> u64 {
 ///
 /// After the client half closes, `serve` must return (within a day of paused time), the mock
 /// must hold no hub session, and every byte the mock wrote must decode as MQTT packets (HTTPS:
-/// begin with an HTTP/1.1 status line).
+/// begin with an HTTP status line).
 /// Returns the mock's counters (for tests of the seeds).
 pub fn mock_conn(data: &[u8]) -> Snapshot {
     let [flags, chunk, s0, s1, stream @ ..] = data else {
@@ -234,8 +234,10 @@ async fn one_connection(
         Listener::Mqtt(_) => {
             decode_all(&out);
         }
+        // hyper answers an HTTP/1.0 request in HTTP/1.0 (found by the fuzzer: the harness
+        // first wanted 1.1 only).
         Listener::Https => assert!(
-            out.is_empty() || out.starts_with(b"HTTP/1.1 "),
+            out.is_empty() || out.starts_with(b"HTTP/1.1 ") || out.starts_with(b"HTTP/1.0 "),
             "not an HTTP reply: {:?}",
             String::from_utf8_lossy(&out[..out.len().min(64)])
         ),
