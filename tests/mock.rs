@@ -422,6 +422,66 @@ async fn telemetry_is_shaped_then_the_connection_closed() {
     server.shutdown().await;
 }
 
+/// A persistent session (CleanSession 0, every SDK's default, reference §2a) keeps its
+/// subscriptions across connections, as the SDKs count on when they reconnect to renew a SAS
+/// token (found by tests/sdk.rs: the Python SDK's get_twin() hung after a renewal); a clean
+/// session ends them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_session_keeps_its_subscriptions_across_connections() {
+    let mut cfg = config("", &[]);
+    cfg.auth = Auth::AllowAny;
+    let server = start(cfg).await;
+    let a = server.hub_addr;
+    let open = |clean: bool| async move {
+        let mut o = options(a, "ps", HubUsername::format(HUB_HOST, "ps"), "x".into());
+        o.set_clean_session(clean);
+        let (c, mut ev) = AsyncClient::new(o, 16);
+        let present = loop {
+            match timeout(LIMIT, ev.poll()).await.unwrap().unwrap() {
+                Event::Incoming(Incoming::ConnAck(ack)) => break ack.session_present,
+                _ => continue,
+            }
+        };
+        (c, ev, present)
+    };
+    // Answers a twin GET within a second, or not at all.
+    async fn twin_get(c: &AsyncClient, ev: &mut EventLoop, rid: &str) -> Option<String> {
+        let topic = format!("$iothub/twin/GET/?$rid={rid}");
+        c.publish(topic, QoS::AtMostOnce, false, "").await.unwrap();
+        timeout(Duration::from_secs(1), next_publish(ev))
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.topic)
+    }
+    let (c, mut ev, present) = open(false).await;
+    assert!(!present, "a first connection has no session");
+    c.subscribe("$iothub/twin/res/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let got = twin_get(&c, &mut ev, "1").await;
+    assert_eq!(got.as_deref(), Some("$iothub/twin/res/200/?$rid=1"));
+    c.disconnect().await.unwrap();
+    let _ = timeout(Duration::from_millis(200), ev.poll()).await;
+    // Reconnect, persistent: session present, and the twin answers without a new SUBSCRIBE.
+    let (c, mut ev, present) = open(false).await;
+    assert!(present, "the persistent session is kept");
+    let got = twin_get(&c, &mut ev, "2").await;
+    assert_eq!(got.as_deref(), Some("$iothub/twin/res/200/?$rid=2"));
+    c.disconnect().await.unwrap();
+    let _ = timeout(Duration::from_millis(200), ev.poll()).await;
+    // A clean session ends it: no subscription, no answer; and the next persistent connect
+    // finds none either.
+    let (c, mut ev, present) = open(true).await;
+    assert!(!present);
+    assert_eq!(twin_get(&c, &mut ev, "3").await, None);
+    c.disconnect().await.unwrap();
+    let _ = timeout(Duration::from_millis(200), ev.poll()).await;
+    let (_c, _ev, present) = open(false).await;
+    assert!(!present);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twin_subscriptions_and_one_connection_per_device() {
     let mut cfg = config("", &[]);

@@ -8,6 +8,7 @@ use crate::scenario::Scenario;
 use crate::service::gcra::{Admit, Gcra};
 use crate::service::{DpsModel, HubId, HubModel};
 use crate::time::{SimDuration, SimTime};
+use rumqttc::mqttbytes::QoS;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -96,6 +97,10 @@ pub struct Models {
     pub devices: HashMap<String, u32>,
     /// Device id → (connection id, kick). A new connection drops the old (reference §2a).
     pub sessions: HashMap<String, (u64, oneshot::Sender<()>)>,
+    /// Device id → the subscriptions (filter, granted QoS) of its persistent session
+    /// (CleanSession 0): a reconnect finds them again, as the SDKs expect (MQTT 3.1.1
+    /// §3.1.2.4; reference §2a). Only devices that subscribed have an entry.
+    pub persisted: HashMap<String, Vec<(String, QoS)>>,
     pub twins: HashMap<String, Twin>,
     pub twin_reads: Vec<Gcra>,
     pub twin_updates: Vec<Gcra>,
@@ -144,6 +149,7 @@ impl Shared {
             hub,
             devices: HashMap::new(),
             sessions: HashMap::new(),
+            persisted: HashMap::new(),
             twins: HashMap::new(),
             twin_reads: twin(reads),
             twin_updates: twin(updates),

@@ -107,6 +107,9 @@ impl HubRequest {
     }
 }
 
+/// The filter a device subscribes to for twin responses (reference §2d).
+pub const TWIN_RESPONSE_FILTER: &str = "$iothub/twin/res/#";
+
 /// `$iothub/twin/res/{status}/?$rid={rid}[&$version={v}]` (reference §2d).
 pub fn twin_response_topic(status: u16, rid: &str, version: Option<u64>) -> String {
     let mut t = format!("$iothub/twin/res/{status}/?$rid={}", super::url_encode(rid));

@@ -9,13 +9,16 @@ The device does exactly what a real one would:
      port 8883 (the v2 SDK has no port option: reference §1a);
   3. IoTHubDeviceClient.create_from_symmetric_key(hostname=<assigned hub>, ...): connect(),
      send_message() N times (each returns once its PUBACK arrives: QoS 1), get_twin(),
-     patch_twin_reported_properties(), get_twin() again to see the patch, shutdown().
+     patch_twin_reported_properties(), get_twin() again to see the patch, shutdown();
+  4. with --renew-sas N, before shutdown: waits for the SDK to renew its SAS token (a
+     DISCONNECT and a new CONNECT with CleanSession=0, N s after connecting), then sends one
+     more message and reads the twin again.
 
 The group key comes from the environment (FLEETSIM_GROUP_KEY, as for the mock; never a flag
 value). Everything else is argv:
 
   python azure_python.py --host localhost --ca DIR/ca.pem --scope 0ne00111111 \
-      --registration-id sdk-py-1 [--messages 5] [--timeout 60]
+      --registration-id sdk-py-1 [--messages 5] [--timeout 60] [--renew-sas 5]
 
 It prints exactly one JSON line on stdout: {"ok": true, ...} with statuses, counts and timings,
 or {"ok": false, "stage": ..., "error_type": ..., "error": ...} with the SDK's exception text
@@ -66,6 +69,16 @@ def watchdog(seconds):
     emit(out)
     sys.stderr.flush()
     os._exit(3)
+
+
+# Set when the SDK logs that it re-connected with a renewed SAS token.
+REAUTHORIZED = threading.Event()
+
+
+class ReauthWatch(logging.Handler):
+    def emit(self, record):
+        if "reauthorization successful" in record.getMessage():
+            REAUTHORIZED.set()
 
 
 def derive_device_key(group_key, registration_id):
@@ -138,12 +151,16 @@ def run(a, group_key):
 
     # 2. IoT Hub, with the device key on the assigned hub. connection_retry=False: a dropped
     # connection fails the operation instead of reconnecting every 10 s (reference §5f).
+    # With --renew-sas N the token lives 120 + N s, so the SDK renews it N s after connecting
+    # (120 s before expiry: reference §5f): a DISCONNECT and a new CONNECT, CleanSession=0.
+    ttl = {"sastoken_ttl": 120 + a.renew_sas} if a.renew_sas else {}
     hub = IoTHubDeviceClient.create_from_symmetric_key(
         symmetric_key=device_key,
         hostname=state.assigned_hub,
         device_id=state.device_id,
         server_verification_cert=ca_pem,
         connection_retry=False,
+        **ttl
     )
     try:
         timed("connect", timings, hub.connect)
@@ -173,6 +190,23 @@ def run(a, group_key):
             "patch_round_trip": reported.get("sdk_probe") == patch["sdk_probe"]
             and reported.get("firmware") == patch["firmware"],
         }
+        if a.renew_sas:
+            # The SDK keeps its subscriptions across the reconnect by asking for a persistent
+            # session (CleanSession=0, reference §2a): it does not SUBSCRIBE again.
+            STAGE["name"] = "sas_renewal"
+            renewed = REAUTHORIZED.wait(a.renew_sas + 10)
+            RESULT["sas_renewed"] = renewed
+            if not renewed:
+                raise RuntimeError("the SDK did not renew its SAS token in time")
+            m = Message(json.dumps({"n": sent, "after": "sas renewal"}))
+            timed("send_after_renewal", timings, hub.send_message, m)
+            again = timed("get_twin_after_renewal", timings, hub.get_twin)
+            RESULT["after_renewal"] = {
+                "messages_acked": 1,
+                "reported_version": again.get("reported", {}).get("$version"),
+                "patch_still_there": again.get("reported", {}).get("sdk_probe")
+                == patch["sdk_probe"],
+            }
     finally:
         STAGE["name"] = "shutdown"
         t = time.monotonic()
@@ -188,6 +222,14 @@ def main():
     p.add_argument("--registration-id", required=True)
     p.add_argument("--messages", type=int, default=5)
     p.add_argument("--timeout", type=float, default=60.0, help="watchdog, seconds")
+    p.add_argument(
+        "--renew-sas",
+        type=int,
+        default=0,
+        metavar="N",
+        help="have the SDK renew its hub SAS token (reconnect) N s after connecting, then "
+        "send and read the twin again",
+    )
     a = p.parse_args()
     group_key = os.environ.get("FLEETSIM_GROUP_KEY", "").strip()
     if not group_key:
@@ -199,6 +241,7 @@ def main():
         level=logging.DEBUG,
         format="%(relativeCreated)8.0f %(threadName)s %(name)s %(levelname)s %(message)s",
     )
+    logging.getLogger("azure.iot.device").addHandler(ReauthWatch())
     threading.Thread(target=watchdog, args=(a.timeout,), daemon=True, name="watchdog").start()
     try:
         run(a, group_key)

@@ -80,8 +80,11 @@ enum Session {
         device_id: String,
         hub: HubId,
         conn_id: u64,
-        filters: Vec<String>,
+        /// Subscriptions and their granted QoS.
+        filters: Vec<(String, QoS)>,
         twin_qos: Option<QoS>,
+        /// CleanSession 0: the subscriptions outlive the connection.
+        persistent: bool,
         kick: oneshot::Receiver<()>,
     },
 }
@@ -249,9 +252,11 @@ impl<S: Readable> Conn<S> {
             Ok(s) => s,
             Err(e) => return e,
         };
+        // Session present: a persistent session that kept subscriptions (MQTT 3.1.1 §3.2.2.2).
+        let present = matches!(&session, Session::Hub { persistent: true, filters, .. } if !filters.is_empty());
         self.write(&Packet::ConnAck(ConnAck::new(
             ConnectReturnCode::Success,
-            false,
+            present,
         )));
         if self.flush().await.is_err() {
             return self.close(&session, End::Closed);
@@ -494,22 +499,36 @@ impl<S: Readable> Conn<S> {
             }
             let conn_id = self.shared.next_conn.fetch_add(1, Relaxed);
             let (tx, rx) = oneshot::channel();
-            // One connection per device id: the new one drops the old (reference §2a).
-            let old = self
-                .shared
-                .lock()
-                .sessions
-                .insert(u.device_id.clone(), (conn_id, tx));
+            let persistent = !c.clean_session;
+            let (old, filters) = {
+                let mut m = self.shared.lock();
+                // One connection per device id: the new one drops the old (reference §2a).
+                let old = m.sessions.insert(u.device_id.clone(), (conn_id, tx));
+                // A persistent session takes up its subscriptions again; a clean one ends
+                // whatever session the device had.
+                let filters = if persistent {
+                    m.persisted.get(&u.device_id).cloned().unwrap_or_default()
+                } else {
+                    m.persisted.remove(&u.device_id);
+                    Vec::new()
+                };
+                (old, filters)
+            };
             if let Some((_, kick)) = old {
                 let _ = kick.send(());
             }
             Stats::inc(&st.hub_sessions);
+            let twin_qos = filters
+                .iter()
+                .find(|(f, _)| f == phub::TWIN_RESPONSE_FILTER)
+                .map(|(_, q)| *q);
             return Ok(Session::Hub {
                 device_id: u.device_id,
                 hub,
                 conn_id,
-                filters: Vec::new(),
-                twin_qos: None,
+                filters,
+                twin_qos,
+                persistent,
                 kick: rx,
             });
         }
@@ -536,6 +555,7 @@ impl<S: Readable> Conn<S> {
                     .map(|f| self.subscribe(s, &f.path, f.qos))
                     .collect();
                 self.write(&Packet::SubAck(SubAck::new(sub.pkid, codes)));
+                self.persist(s);
                 Ok(())
             }
             Packet::Unsubscribe(u) => {
@@ -544,13 +564,14 @@ impl<S: Readable> Conn<S> {
                 } = s
                 {
                     for t in &u.topics {
-                        filters.retain(|f| f != t);
-                        if t == "$iothub/twin/res/#" {
+                        filters.retain(|(f, _)| f != t);
+                        if t == phub::TWIN_RESPONSE_FILTER {
                             *twin_qos = None;
                         }
                     }
                 }
                 self.write(&Packet::UnsubAck(UnsubAck::new(u.pkid)));
+                self.persist(s);
                 Ok(())
             }
             Packet::Publish(p) => {
@@ -565,6 +586,24 @@ impl<S: Readable> Conn<S> {
             }
             // CONNECT twice, or packets only a server sends, or QoS 2 flow: violations.
             _ => Err(End::Malformed),
+        }
+    }
+
+    /// Keeps a persistent hub session's subscriptions for its next connection.
+    fn persist(&self, s: &Session) {
+        if let Session::Hub {
+            device_id,
+            filters,
+            persistent: true,
+            ..
+        } = s
+        {
+            let mut m = self.shared.lock();
+            if filters.is_empty() {
+                m.persisted.remove(device_id);
+            } else {
+                m.persisted.insert(device_id.clone(), filters.clone());
+            }
         }
     }
 
@@ -593,13 +632,13 @@ impl<S: Readable> Conn<S> {
                 if !phub::accepts_filter(filter, device_id) {
                     return SubscribeReasonCode::Failure;
                 }
-                if !filters.iter().any(|f| f == filter) {
-                    if filters.len() >= phub::MAX_SUBSCRIPTIONS {
-                        return SubscribeReasonCode::Failure;
-                    }
-                    filters.push(filter.to_string());
+                let full = filters.len() >= phub::MAX_SUBSCRIPTIONS;
+                match filters.iter_mut().find(|(f, _)| f == filter) {
+                    Some(f) => f.1 = granted,
+                    None if full => return SubscribeReasonCode::Failure,
+                    None => filters.push((filter.to_string(), granted)),
                 }
-                if filter == "$iothub/twin/res/#" {
+                if filter == phub::TWIN_RESPONSE_FILTER {
                     *twin_qos = Some(granted);
                 }
                 SubscribeReasonCode::Success(granted)
