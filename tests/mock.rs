@@ -42,6 +42,22 @@ fn config(extra: &str, sets: &[&str]) -> MockConfig {
     c
 }
 
+/// The server's counters once `done` holds (a connection's end is counted as its task ends,
+/// which may be just after the client sees the close), or after 5 s.
+async fn stats_when(
+    server: &MockServer,
+    done: impl Fn(&fleetsim::mock::stats::Snapshot) -> bool,
+) -> fleetsim::mock::stats::Snapshot {
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = server.stats();
+        if done(&s) || Instant::now() > end {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn start(cfg: MockConfig) -> MockServer {
     MockServer::start(cfg, Listen::Shared("127.0.0.1:0".parse().unwrap()), None)
         .await
@@ -306,7 +322,10 @@ async fn malformed_input_closes_one_connection_and_the_server_keeps_serving() {
     send_until_closed(a, b"").await;
     assert!(t0.elapsed() < Duration::from_secs(5));
 
-    let snap = server.stats();
+    let snap = stats_when(&server, |s| {
+        s.malformed as usize >= cases.len() && s.idle_timeouts >= 1
+    })
+    .await;
     assert_eq!(snap.malformed as usize, cases.len(), "{snap:?}");
     assert_eq!(snap.idle_timeouts, 1);
     // Still serving: a new client connects and the bystander still gets a ping answer.
@@ -417,7 +436,7 @@ async fn telemetry_is_shaped_then_the_connection_closed() {
         "{} PUBACKs before the close",
         acks.len()
     );
-    let snap = server.stats();
+    let snap = stats_when(&server, |s| s.telemetry_closed >= 1).await;
     assert_eq!(snap.telemetry_closed, 1, "{snap:?}");
     server.shutdown().await;
 }
@@ -565,7 +584,7 @@ async fn twin_subscriptions_and_one_connection_per_device() {
         .unwrap();
     let p = next_publish(&mut ev2).await.unwrap();
     assert_eq!(p.topic, "$iothub/twin/res/200/?$rid=9");
-    assert_eq!(server.stats().kicked, 1);
+    assert_eq!(stats_when(&server, |s| s.kicked >= 1).await.kicked, 1);
     server.shutdown().await;
 }
 
@@ -630,7 +649,10 @@ async fn tls_with_the_self_signed_ca() {
     }
     // A plain-TCP client on the TLS port is closed and counted, and nothing breaks.
     send_until_closed(server.hub_addr, &raw_connect("plain")).await;
-    assert_eq!(server.stats().tls_failed, 1);
+    assert_eq!(
+        stats_when(&server, |s| s.tls_failed >= 1).await.tls_failed,
+        1
+    );
     assert_eq!(server.stats().telemetry, 2);
     server.shutdown().await;
 }

@@ -496,8 +496,9 @@ async fn half_a_request_head_is_closed_within_the_header_timeout() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(3),
         "closed after {took:?}"
     );
-    assert!(server.stats().idle_timeouts >= 1);
+    // The timeout is counted as the connection's task ends: once none is open.
     assert_eq!(wait_open_zero(&server).await, 0);
+    assert!(server.stats().idle_timeouts >= 1);
     server.shutdown().await;
 }
 
@@ -616,6 +617,12 @@ async fn lookup_over_tls_with_the_self_signed_ca() {
         .unwrap();
     let (got, _) = read_to_close(&mut p, Duration::from_secs(5)).await;
     assert!(!got.starts_with("HTTP/1.1 "), "{got:?}");
-    assert!(server.stats().tls_failed >= 1);
+    // The server counts the failed handshake as its task ends, which may be just after the
+    // client sees the connection close.
+    let end = Instant::now() + Duration::from_secs(5);
+    while server.stats().tls_failed == 0 && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.stats().tls_failed >= 1, "{:?}", server.stats());
     server.shutdown().await;
 }
