@@ -202,6 +202,18 @@ async fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
     }
 }
 
+/// A hub connection for `id` (CONNECT with keep-alive 0, CONNACK 0) and a 1,000-byte telemetry
+/// PUBLISH for it, not yet sent.
+async fn hub_session_and_publish(a: SocketAddr, id: &str) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect(a).await.unwrap();
+    s.write_all(&hub_connect(id, 0)).await.unwrap();
+    assert_eq!(read_connack(&mut s).await, Some(0), "{id}");
+    (
+        s,
+        publish(&HubRequest::telemetry_topic(id), 1, &[b'x'; 1000]),
+    )
+}
+
 /// Reads a CONNACK (4 bytes) and returns its return code.
 async fn read_connack(s: &mut TcpStream) -> Option<u8> {
     let mut b = [0u8; 4];
@@ -267,11 +279,7 @@ async fn half_packets_and_slow_readers_are_timed_out_while_good_clients_are_serv
     //    then half a PUBLISH.
     for i in 0..100 {
         stalls.spawn(async move {
-            let id = format!("half-publish-{i}");
-            let mut s = TcpStream::connect(a).await.unwrap();
-            s.write_all(&hub_connect(&id, 0)).await.unwrap();
-            assert_eq!(read_connack(&mut s).await, Some(0), "{id}");
-            let p = publish(&HubRequest::telemetry_topic(&id), 1, &[b'x'; 1000]);
+            let (mut s, p) = hub_session_and_publish(a, &format!("half-publish-{i}")).await;
             s.write_all(&p[..12]).await.unwrap();
             (
                 "half publish",
@@ -282,11 +290,7 @@ async fn half_packets_and_slow_readers_are_timed_out_while_good_clients_are_serv
     // 3. The same, trickled: one byte every 200 ms (progress must not extend the deadline).
     for i in 0..50 {
         stalls.spawn(async move {
-            let id = format!("trickle-{i}");
-            let mut s = TcpStream::connect(a).await.unwrap();
-            s.write_all(&hub_connect(&id, 0)).await.unwrap();
-            assert_eq!(read_connack(&mut s).await, Some(0), "{id}");
-            let p = publish(&HubRequest::telemetry_topic(&id), 1, &[b'x'; 1000]);
+            let (mut s, p) = hub_session_and_publish(a, &format!("trickle-{i}")).await;
             for b in p.iter().take(40) {
                 if s.write_all(&[*b]).await.is_err() {
                     return ("trickle", true);
