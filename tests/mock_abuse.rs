@@ -634,6 +634,17 @@ async fn abrupt(addr: SocketAddr, i: usize) {
     drop(s);
 }
 
+/// 3,000 abrupt clients ([`abrupt`]), 100 at a time.
+async fn reset_storm(addr: SocketAddr) {
+    for batch in 0..30 {
+        let mut set = tokio::task::JoinSet::new();
+        for k in 0..100 {
+            set.spawn(abrupt(addr, batch * 100 + k));
+        }
+        while set.join_next().await.is_some() {}
+    }
+}
+
 /// A CONNECT with wrong credentials, kind `i % 8`; returns the CONNACK code (None: no CONNACK).
 async fn bad_credentials(addr: SocketAddr, i: usize) -> Option<u8> {
     let id = format!("storm-{i}");
@@ -747,16 +758,7 @@ async fn a_mock_process_at_its_descriptor_limit_survives_floods_resets_and_bad_c
 
     // 2. Abrupt disconnects: 3000 connections reset mid-packet, after CONNECT, with replies
     //    pending, 100 at a time, while a good client runs its flow.
-    let storm = async {
-        for batch in 0..30 {
-            let mut set = tokio::task::JoinSet::new();
-            for k in 0..100 {
-                set.spawn(abrupt(a, batch * 100 + k));
-            }
-            while set.join_next().await.is_some() {}
-        }
-    };
-    let (took, ()) = tokio::join!(good_client(a, a, "good-during-resets"), storm);
+    let (took, ()) = tokio::join!(good_client(a, a, "good-during-resets"), reset_storm(a));
     assert!(took.is_ok(), "good client during the resets: {took:?}");
     assert_eq!(mock.wait_open_zero().await, 0, "after the resets");
     let rss_resets = mock.rss_kib();
@@ -790,16 +792,7 @@ async fn a_mock_process_at_its_descriptor_limit_survives_floods_resets_and_bad_c
 
     // 4. Memory: back near the baseline, and a second round of resets adds nothing.
     let rss_storm = mock.rss_kib();
-    let storm = async {
-        for batch in 0..30 {
-            let mut set = tokio::task::JoinSet::new();
-            for k in 0..100 {
-                set.spawn(abrupt(a, batch * 100 + k));
-            }
-            while set.join_next().await.is_some() {}
-        }
-    };
-    storm.await;
+    reset_storm(a).await;
     assert_eq!(mock.wait_open_zero().await, 0, "after the second resets");
     let rss_end = mock.rss_kib();
     eprintln!(

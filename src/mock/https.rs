@@ -12,7 +12,7 @@
 use super::body::{assigned_state, error_body, to_json};
 use super::state::Shared;
 use super::stats::Stats;
-use crate::protocol::{dps as pdps, sas, url_decode};
+use crate::protocol::{dps as pdps, sas};
 use crate::service::{Answer, Request as ModelRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -92,23 +92,6 @@ fn timed_out(e: &hyper::Error) -> bool {
     false
 }
 
-/// `/{idScope}/registrations/{registrationId}` (reference §1f), one trailing slash allowed,
-/// each segment percent-decoded after the split (an encoded `/` stays inside its segment).
-/// None for any other shape. The query (`api-version=...`) is not part of `path`; any
-/// api-version is accepted, as over MQTT (reference §1b INFERENCE).
-pub fn lookup_path(path: &str) -> Option<(String, String)> {
-    let p = path.strip_prefix('/')?;
-    let p = p.strip_suffix('/').unwrap_or(p);
-    let mut it = p.split('/');
-    let (scope, reg, id) = (it.next()?, it.next()?, it.next()?);
-    if it.next().is_some() || reg != "registrations" || scope.is_empty() || id.is_empty() {
-        return None;
-    }
-    // A path has no `+`-for-space (url_decode's query rule): keep it literal.
-    let decode = |s: &str| url_decode(&s.replace('+', "%2B"));
-    Some((decode(scope)?, decode(id)?))
-}
-
 /// A JSON reply.
 fn reply(status: StatusCode, body: Vec<u8>, unix: u64) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
@@ -142,7 +125,7 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     let st = &shared.stats;
     let unix = shared.unix_micros();
-    let Some((scope, id)) = lookup_path(req.uri().path()) else {
+    let Some((scope, id)) = pdps::parse_lookup_path(req.uri().path()) else {
         // The mock serves the status lookup only: register and operation status go over MQTT.
         // 404000: INFERENCE.
         return error(StatusCode::NOT_FOUND, 404000, "No such resource", unix);
@@ -377,61 +360,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Timed<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::lookup_path;
+    use crate::protocol::dps::parse_lookup_path;
 
-    fn ok(scope: &str, id: &str) -> Option<(String, String)> {
-        Some((scope.to_string(), id.to_string()))
-    }
-
-    #[test]
-    fn lookup_paths() {
-        assert_eq!(
-            lookup_path("/0ne00111111/registrations/dev-1"),
-            ok("0ne00111111", "dev-1")
-        );
-        // One trailing slash; percent-encoded ids (`:` is a registration id character, §1g).
-        assert_eq!(
-            lookup_path("/0ne00111111/registrations/dev-1/"),
-            ok("0ne00111111", "dev-1")
-        );
-        assert_eq!(
-            lookup_path("/0ne00111111/registrations/a%3Ab%2ec"),
-            ok("0ne00111111", "a:b.c")
-        );
-        // An encoded slash stays in its segment (and the id check refuses it later).
-        assert_eq!(lookup_path("/s/registrations/a%2Fb"), ok("s", "a/b"));
-        // `+` is literal in a path.
-        assert_eq!(lookup_path("/s/registrations/a+b"), ok("s", "a+b"));
-    }
-
-    #[test]
-    fn other_paths_are_not_lookups() {
-        for p in [
-            "",
-            "/",
-            "/0ne00111111",
-            "/0ne00111111/registrations",
-            "/0ne00111111/registrations/",
-            "/0ne00111111/registrations//",
-            "/0ne00111111/registrations/dev/register",
-            "/0ne00111111/registrations/dev/operations/op",
-            "/0ne00111111/registrations/dev//",
-            "//registrations/dev",
-            "/0ne00111111/devices/dev",
-            "0ne00111111/registrations/dev",
-            "/s/registrations/bad%zz",
-            "/s/registrations/%ff",
-        ] {
-            assert_eq!(lookup_path(p), None, "{p:?}");
-        }
-    }
-
-    /// The query string is hyper's `Uri::query`, not part of the path.
+    /// The query string is hyper's `Uri::query`, not part of the path the mock parses.
     #[test]
     fn query_is_not_in_the_path() {
         let u: hyper::Uri = "/s/registrations/dev?api-version=2021-10-01"
             .parse()
             .unwrap();
-        assert_eq!(lookup_path(u.path()), ok("s", "dev"));
+        assert_eq!(
+            parse_lookup_path(u.path()),
+            Some(("s".to_string(), "dev".to_string()))
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! DPS over MQTT (reference §1b–§1e): the CONNECT username, the request and response topics,
-//! and the JSON bodies.
+//! and the JSON bodies; and the path of the status lookup over HTTPS (§1f).
 
 use super::{parse_query, query_get};
 use serde::{Deserialize, Serialize};
@@ -131,6 +131,34 @@ impl DpsResponseTopic {
     }
 }
 
+// ---- DPS over HTTPS (reference §1f): the Device Registration Status Lookup ----
+
+/// The lookup's api-version: the one the C SDK sends (reference §1f; the other SDKs send
+/// 2019-03-31).
+pub const LOOKUP_API_VERSION: &str = "2021-06-01";
+
+/// The lookup's path: `/{idScope}/registrations/{registrationId}?api-version=...` (reference §1f).
+pub fn lookup_path(id_scope: &str, registration_id: &str) -> String {
+    format!("/{id_scope}/registrations/{registration_id}?api-version={LOOKUP_API_VERSION}")
+}
+
+/// `/{idScope}/registrations/{registrationId}` (reference §1f), one trailing slash allowed,
+/// each segment percent-decoded after the split (an encoded `/` stays inside its segment).
+/// None for any other shape. The query (`api-version=...`) is not part of `path`; any
+/// api-version is accepted, as over MQTT (reference §1b INFERENCE).
+pub fn parse_lookup_path(path: &str) -> Option<(String, String)> {
+    let p = path.strip_prefix('/')?;
+    let p = p.strip_suffix('/').unwrap_or(p);
+    let mut it = p.split('/');
+    let (scope, reg, id) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() || reg != "registrations" || scope.is_empty() || id.is_empty() {
+        return None;
+    }
+    // A path has no `+`-for-space (url_decode's query rule): keep it literal.
+    let decode = |s: &str| super::url_decode(&s.replace('+', "%2B"));
+    Some((decode(scope)?, decode(id)?))
+}
+
 /// The register body (reference §1c step 2): `registrationId` and an optional `payload`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -198,6 +226,64 @@ pub fn timestamp(unix_micros: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ok(scope: &str, id: &str) -> Option<(String, String)> {
+        Some((scope.to_string(), id.to_string()))
+    }
+
+    #[test]
+    fn lookup_paths() {
+        assert_eq!(
+            parse_lookup_path("/0ne00111111/registrations/dev-1"),
+            ok("0ne00111111", "dev-1")
+        );
+        // One trailing slash; percent-encoded ids (`:` is a registration id character, §1g).
+        assert_eq!(
+            parse_lookup_path("/0ne00111111/registrations/dev-1/"),
+            ok("0ne00111111", "dev-1")
+        );
+        assert_eq!(
+            parse_lookup_path("/0ne00111111/registrations/a%3Ab%2ec"),
+            ok("0ne00111111", "a:b.c")
+        );
+        // An encoded slash stays in its segment (and the id check refuses it later).
+        assert_eq!(parse_lookup_path("/s/registrations/a%2Fb"), ok("s", "a/b"));
+        // `+` is literal in a path.
+        assert_eq!(parse_lookup_path("/s/registrations/a+b"), ok("s", "a+b"));
+    }
+
+    #[test]
+    fn other_paths_are_not_lookups() {
+        for p in [
+            "",
+            "/",
+            "/0ne00111111",
+            "/0ne00111111/registrations",
+            "/0ne00111111/registrations/",
+            "/0ne00111111/registrations//",
+            "/0ne00111111/registrations/dev/register",
+            "/0ne00111111/registrations/dev/operations/op",
+            "/0ne00111111/registrations/dev//",
+            "//registrations/dev",
+            "/0ne00111111/devices/dev",
+            "0ne00111111/registrations/dev",
+            "/s/registrations/bad%zz",
+            "/s/registrations/%ff",
+        ] {
+            assert_eq!(parse_lookup_path(p), None, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn the_lookup_path_is_the_documented_one_and_parses_back() {
+        let p = lookup_path("0ne00111111", "meter-7");
+        assert_eq!(
+            p,
+            "/0ne00111111/registrations/meter-7?api-version=2021-06-01"
+        );
+        let (path, _query) = p.split_once('?').unwrap();
+        assert_eq!(parse_lookup_path(path), ok("0ne00111111", "meter-7"));
+    }
 
     #[test]
     fn usernames_from_every_sdk() {

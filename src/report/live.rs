@@ -4,6 +4,7 @@
 //! Absent for virtual runs, so their summaries are unchanged.
 
 use crate::scenario::units::format_count as count;
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// `summary.live`.
@@ -80,6 +81,39 @@ pub const GENERATOR_LAG_TAG: &str = "live.generator_lag";
 /// microseconds over the whole run.
 pub const WIRE_CONNECT_TAG: &str = "live.wire_connect";
 
+/// p50, p99 and max of a histogram of microseconds, in milliseconds.
+fn percentiles_ms(h: &Histogram<u64>) -> (f64, f64, f64) {
+    let ms = |us: u64| us as f64 / 1000.0;
+    (
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.max()),
+    )
+}
+
+impl Lag {
+    /// From the histogram of every scheduled action's lag (microseconds) and how many of them
+    /// were over 100 ms late.
+    pub fn from_histogram(h: &Histogram<u64>, late_actions: u64) -> Lag {
+        let (p50, p99, max) = percentiles_ms(h);
+        Lag {
+            p50,
+            p99,
+            max,
+            late_actions,
+            actions: h.len(),
+        }
+    }
+}
+
+impl WireLatency {
+    /// From a histogram of wire connect times (microseconds).
+    pub fn from_histogram(h: &Histogram<u64>) -> WireLatency {
+        let (p50, p99, max) = percentiles_ms(h);
+        WireLatency { p50, p99, max }
+    }
+}
+
 /// Milliseconds as a reader wants them: 0.21, 6.4, 209.
 fn ms(v: f64) -> String {
     if v >= 100.0 {
@@ -98,7 +132,7 @@ impl LiveSummary {
         let c = &self.connections;
         let w = &self.wire_connect_ms;
         let g = &self.generator_lag_ms;
-        let mut out = vec![
+        vec![
             ("endpoint", self.endpoint.clone()),
             (
                 "connections",
@@ -130,43 +164,36 @@ impl LiveSummary {
                     count(g.actions)
                 ),
             ),
-        ];
-        out.push((
-            "telemetry check",
-            match &self.telemetry_check {
-                Some(t) => format!(
-                    "{} acknowledged, {} received; {} lost, {} duplicated, {} out of order",
-                    count(t.acked),
-                    count(t.received),
-                    count(t.lost),
-                    count(t.duplicates),
-                    count(t.reordered)
-                ),
-                None => "not checked (no receiver sees the messages)".into(),
-            },
-        ));
-        out
+            (
+                "telemetry check",
+                match &self.telemetry_check {
+                    Some(t) => format!(
+                        "{} acknowledged, {} received; {} lost, {} duplicated, {} out of order",
+                        count(t.acked),
+                        count(t.received),
+                        count(t.lost),
+                        count(t.duplicates),
+                        count(t.reordered)
+                    ),
+                    None => "not checked (no receiver sees the messages)".into(),
+                },
+            ),
+        ]
     }
 
     /// Sets the lag and wire percentiles from whole-fleet histograms (microseconds), as a
     /// merge does when every shard wrote them.
     pub fn set_from_histograms(
         &mut self,
-        lag: Option<&hdrhistogram::Histogram<u64>>,
-        wire: Option<&hdrhistogram::Histogram<u64>>,
+        lag: Option<&Histogram<u64>>,
+        wire: Option<&Histogram<u64>>,
     ) {
-        let ms = |us: u64| us as f64 / 1000.0;
         if let Some(h) = lag {
             let g = &mut self.generator_lag_ms;
-            g.p50 = ms(h.value_at_quantile(0.5));
-            g.p99 = ms(h.value_at_quantile(0.99));
-            g.max = ms(h.max());
+            (g.p50, g.p99, g.max) = percentiles_ms(h);
         }
         if let Some(h) = wire {
-            let w = &mut self.wire_connect_ms;
-            w.p50 = ms(h.value_at_quantile(0.5));
-            w.p99 = ms(h.value_at_quantile(0.99));
-            w.max = ms(h.max());
+            self.wire_connect_ms = WireLatency::from_histogram(h);
         }
     }
 

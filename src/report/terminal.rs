@@ -37,11 +37,8 @@ pub fn render(
         "all_settled" => "every device online (or never coming back)",
         "max_duration" => "run.max_duration reached",
         "interrupted" => "INTERRUPTED: results are partial",
-        other => other,
-    };
-    let why = match stop {
         "endpoint_lost" => "ENDPOINT LOST: results are partial",
-        _ => why,
+        other => other,
     };
     if let Some(live) = &summary.live {
         // On the wall clock: the run's time is the wall time; its unit of work a device step.

@@ -400,7 +400,7 @@ impl Dev {
                     retry_after_s: retry_after(&t, if t.status == 200 { 0 } else { 3 }),
                 })
             }
-            status => Some(refusal(status, &t)),
+            status => Some(refusal(status, t.retry_after_s)),
         }
     }
 
@@ -435,7 +435,7 @@ impl Dev {
                 })
             }
             (200, _) => Some(Answer::Refused(Refusal::Failed)),
-            (status, _) => Some(refusal(status, &t)),
+            (status, _) => Some(refusal(status, t.retry_after_s)),
         }
     }
 
@@ -514,15 +514,20 @@ impl Dev {
 }
 
 fn retry_after(t: &DpsResponseTopic, default: u16) -> u16 {
-    t.retry_after_s
-        .map_or(default, |s| s.min(u16::MAX as u64) as u16)
+    seconds(t.retry_after_s, default)
 }
 
-/// A DPS status other than 200/202 as the device's answer (reference §1d, §1e).
-fn refusal(status: u16, t: &DpsResponseTopic) -> Answer {
+/// A `retry-after` in whole seconds, or `default` without one.
+fn seconds(retry_after_s: Option<u64>, default: u16) -> u16 {
+    retry_after_s.map_or(default, |s| s.min(u16::MAX as u64) as u16)
+}
+
+/// A DPS status other than 200/202 as the device's answer, over MQTT or HTTPS (reference §1d,
+/// §1e).
+pub(super) fn refusal(status: u16, retry_after_s: Option<u64>) -> Answer {
     match status {
         429 => Answer::Throttled {
-            retry_after_s: retry_after(t, 0),
+            retry_after_s: seconds(retry_after_s, 0),
         },
         401 | 403 => Answer::Refused(Refusal::Unauthorized),
         _ => Answer::Refused(Refusal::Failed),

@@ -5,7 +5,7 @@
 
 use super::Ctx;
 use super::net::Target;
-use crate::protocol::dps::{DeviceRegistration, RegistrationState};
+use crate::protocol::dps::{DeviceRegistration, RegistrationState, lookup_path};
 use crate::protocol::sas;
 use crate::service::{Answer, Refusal};
 use bytes::Bytes;
@@ -13,15 +13,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
-/// The API version the C SDK sends (reference §1f; the other SDKs send 2019-03-31).
-pub const API_VERSION: &str = "2021-06-01";
 /// Largest answer read: a registration state is well under a kilobyte.
 const MAX_BODY: usize = 64 * 1024;
-
-/// The lookup's path: `/{idScope}/registrations/{registrationId}?api-version=...` (§1f).
-pub fn lookup_path(id_scope: &str, registration_id: &str) -> String {
-    format!("/{id_scope}/registrations/{registration_id}?api-version={API_VERSION}")
-}
 
 /// Asks DPS whether device `id` is registered: `Registered` (200 with an `assigned`
 /// registration state), `NotRegistered` (404, or a state not assigned), `Throttled` (429 with
@@ -113,23 +106,6 @@ fn answer_for(ctx: &Ctx, status: StatusCode, retry_after: Option<u64>, body: &[u
             Err(_) => Answer::Refused(Refusal::Failed),
         },
         404 => Answer::NotRegistered,
-        429 => Answer::Throttled {
-            retry_after_s: retry_after.map_or(0, |s| s.min(u16::MAX as u64) as u16),
-        },
-        401 | 403 => Answer::Refused(Refusal::Unauthorized),
-        _ => Answer::Refused(Refusal::Failed),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_path_is_the_documented_one() {
-        assert_eq!(
-            lookup_path("0ne00111111", "meter-7"),
-            "/0ne00111111/registrations/meter-7?api-version=2021-06-01"
-        );
+        status => super::device::refusal(status, retry_after),
     }
 }

@@ -21,7 +21,9 @@ use crate::metrics::Recorder;
 use crate::mock::{Auth, Listen, MockConfig, MockServer};
 use crate::protocol::sas;
 use crate::protocol::telemetry::SequenceTracker;
-use crate::report::live::{Connections, Lag, LiveSummary, SequenceCheck};
+use crate::report::live::{
+    Connections, GENERATOR_LAG_TAG, Lag, LiveSummary, SequenceCheck, WIRE_CONNECT_TAG, WireLatency,
+};
 use crate::scenario::Scenario;
 use crate::service::HubId;
 use crate::time::SimTime;
@@ -338,11 +340,6 @@ pub(crate) fn record(h: &mut Histogram<u64>, v: u64) {
     }
 }
 
-/// Microseconds as milliseconds with 3 decimals.
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
 /// Checks that `sc` can run live with `o` (exit 2 otherwise), before anything starts.
 pub fn check(sc: &Scenario, o: &LiveOptions) -> Result<(), LiveError> {
     if o.dps_https.is_some() && o.dps.is_none() {
@@ -511,10 +508,12 @@ async fn drive(
             .await
             .map_err(|e| input(format!("--dps {d}: {e}")))?;
         if lookups {
+            let port = if o.tls { 443 } else { 80 };
             let (h, p) = match &o.dps_https {
-                Some(x) => net::split_host_port(x, if o.tls { 443 } else { 80 })
-                    .map_err(|e| input(format!("--dps-https {e}")))?,
-                None => (host.clone(), if o.tls { 443 } else { 80 }),
+                Some(x) => {
+                    net::split_host_port(x, port).map_err(|e| input(format!("--dps-https {e}")))?
+                }
+                None => (host.clone(), port),
             };
             let addr = net::resolve(&h, p)
                 .await
@@ -689,14 +688,7 @@ async fn drive(
     let c = &ctx.counters;
     let mut books = ctx.books.into_inner().unwrap_or_else(|e| e.into_inner());
     books.recorder.finish(end);
-    let lag = &books.lag;
-    let lag = Lag {
-        p50: ms(lag.value_at_quantile(0.5)),
-        p99: ms(lag.value_at_quantile(0.99)),
-        max: ms(lag.max()),
-        late_actions: books.late_actions,
-        actions: lag.len(),
-    };
+    let lag = Lag::from_histogram(&books.lag, books.late_actions);
     if lag.p99 > 100.0 {
         warnings.push(format!(
             "the generator fell behind its schedule: lag p99 {:.0} ms, max {:.0} ms \
@@ -705,14 +697,12 @@ async fn drive(
             lag.p99, lag.max, lag.late_actions, lag.actions
         ));
     }
-    let w = &books.wire_connect;
+    // In histograms.hlog too, so that a merge of shards gets the fleet's percentiles.
+    let wire_connect_ms = WireLatency::from_histogram(&books.wire_connect);
+    books.recorder.add_whole_run(GENERATOR_LAG_TAG, books.lag);
     books
         .recorder
-        .add_whole_run(crate::report::live::GENERATOR_LAG_TAG, books.lag.clone());
-    books
-        .recorder
-        .add_whole_run(crate::report::live::WIRE_CONNECT_TAG, w.clone());
-    let w = &books.wire_connect;
+        .add_whole_run(WIRE_CONNECT_TAG, books.wire_connect);
     let totals = sequences.totals();
     let in_process_hub = o.dps.is_none() && o.hub.is_none();
     let telemetry_check =
@@ -736,11 +726,7 @@ async fn drive(
     let live = LiveSummary {
         endpoint,
         generator_lag_ms: lag,
-        wire_connect_ms: crate::report::live::WireLatency {
-            p50: ms(w.value_at_quantile(0.5)),
-            p99: ms(w.value_at_quantile(0.99)),
-            max: ms(w.max()),
-        },
+        wire_connect_ms,
         connections: Connections {
             opened: c.opened.load(Relaxed),
             failed: c.failed.load(Relaxed),
