@@ -9,7 +9,7 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use fleetsim::device::retry::{Jitter, RetryPolicy, Timeouts};
 use fleetsim::device::{Device, Io};
-use fleetsim::metrics::{Op, Outcome};
+use fleetsim::results::{Op, Outcome};
 use fleetsim::rng::{Stream, device_rng};
 use fleetsim::scenario::{DeviceClass, Dist, PollFailure, Provisioning, TelemetryMode};
 use fleetsim::service::{Answer, Request};

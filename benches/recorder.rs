@@ -1,7 +1,7 @@
 //! Throughput of the recorder's hot path. Run: `cargo bench --bench recorder`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fleetsim::metrics::{Op, Outcome, Recorder};
+use fleetsim::results::{Op, Outcome, Recorder};
 use fleetsim::time::{SimDuration, SimTime};
 use std::hint::black_box;
 

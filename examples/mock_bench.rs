@@ -160,7 +160,7 @@ async fn main() {
     let (n, msgs, flows, tls_n) = (arg(1, 18_000), arg(2, 5), arg(3, 2_000), arg(4, 2_000));
     // The client holds as many sockets as the server: lift its soft open-file limit too (the
     // server process lifts its own when it starts).
-    fleetsim::mock::server::raise_fd_limit();
+    fleetsim::sys::raise_fd_limit();
     let (mut server, addr) = start_server(&[]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let base = rss_kib(server.id());

@@ -22,8 +22,8 @@
 
 use fleetsim::engine::queue::{CalendarQueue, Entry};
 use fleetsim::engine::virtual_time::VirtualEngine;
+use fleetsim::input::load_file;
 use fleetsim::report::run_info::peak_rss_bytes;
-use fleetsim::scenario::load_file;
 use fleetsim::scenario::units::parse_count;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,20 +1,21 @@
 //! fleetsim: rehearse the worst days of an IoT fleet — reconnect storms, onboarding surges,
 //! reboot waves — against models of Azure IoT Hub DPS and IoT Hub, in virtual time or live.
 //!
-//! The core (`scenario`, `quota`, `device`, `service`) is sans-IO: no sockets, clocks or
-//! threads; time comes in as [`time::SimTime`]. The engines (`engine`) move time and bytes;
-//! `metrics` records; `report` writes the results directory.
+//! The sans-IO core is its own crate, `fleetsim-core`, re-exported here under its module names
+//! (`time`, `rng`, `device`, `service`, `quota`, `scenario`, `metric`, `summary`). This crate
+//! holds the layers above it, each importing only from the ones before it (ARCHITECTURE.md;
+//! `tests/layers.rs` checks it):
+//!
+//! `sys`, `input`, `protocol` → `results` → `mock` → `engine` → `report` → `plan` → `run`.
 
-pub mod device;
+pub use fleetsim_core::{device, mem, metric, quota, rng, scenario, service, summary, time};
+
 pub mod engine;
-pub mod metrics;
+pub mod input;
 pub mod mock;
 pub mod plan;
 pub mod protocol;
-pub mod quota;
 pub mod report;
-pub mod rng;
+pub mod results;
 pub mod run;
-pub mod scenario;
-pub mod service;
-pub mod time;
+pub mod sys;

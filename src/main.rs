@@ -206,7 +206,7 @@ fn run(args: cli::RunArgs) -> ExitCode {
 /// `--engine` and the live flags as the library's options; an error names the flag.
 fn engine_choice(args: &cli::RunArgs) -> Result<EngineChoice, String> {
     use fleetsim::engine::live::{HubMode, LiveOptions, Secret, net};
-    use fleetsim::engine::shard::Shard;
+    use fleetsim::summary::shard::Shard;
     let l = &args.live;
     if args.engine == cli::Engine::Virtual {
         let given = [

@@ -4,14 +4,14 @@
 use crate::engine::StopReason;
 use crate::engine::live::{self, LiveError, LiveOptions, LiveProgress};
 use crate::engine::virtual_time::{Progress, VirtualEngine};
-use crate::metrics::Recorder;
+use crate::metric::{Slo, Verdict};
 use crate::quota::model::{ModelReport, analyse};
-use crate::report::metric::{Slo, Verdict};
 use crate::report::{
     ReportError, RunInfo, Summary, check_writable_with_room, default_results_dir, junit, slo,
     write_results,
 };
-use crate::scenario::{Scenario, ScenarioError, load_file};
+use crate::results::Recorder;
+use crate::scenario::{Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
@@ -98,14 +98,7 @@ pub struct RunOutput {
     pub slo: Vec<Verdict>,
 }
 
-/// Loads a scenario with `--set` and `--seed` applied.
-pub fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<Scenario, ScenarioError> {
-    let mut sets = sets.to_vec();
-    if let Some(s) = seed {
-        sets.push(format!("run.seed={s}"));
-    }
-    load_file(path, &sets)
-}
+pub use crate::input::load;
 
 /// Runs a scenario on the virtual engine and writes its results directory.
 /// `wall` is a stopwatch the caller owns (the library reads no clock); `stop` ends the run
@@ -184,7 +177,7 @@ pub fn run_scenario(
         }
     };
     let model_json = model_beside_measured(&scenario, &model, &recorder);
-    let mut summary = Summary::build(
+    let mut summary = crate::results::build_summary(
         &scenario,
         engine_name,
         &recorder,
@@ -221,26 +214,4 @@ pub fn run_scenario(
     })
 }
 
-/// The model's report as `summary.json` carries it: its figures, each measured time over its
-/// bound, and where the fleet's own behaviour wasted capacity in this run.
-pub fn model_beside_measured(
-    scenario: &Scenario,
-    model: &ModelReport,
-    recorder: &crate::metrics::Recorder,
-) -> serde_json::Value {
-    use crate::quota::model::LowerBounds;
-    use crate::quota::waste::{ratios, waste};
-    let t = recorder.online_times();
-    let secs = |x: Option<crate::time::SimTime>| x.map(|t| t.as_secs_f64());
-    let measured = LowerBounds {
-        t50: secs(t.t50),
-        t90: secs(t.t90),
-        t99: secs(t.t99),
-        t100: secs(t.t100),
-    };
-    let mut v = serde_json::to_value(model).expect("the model serialises");
-    v["measured_over_bound"] =
-        serde_json::to_value(ratios(&measured, &model.lower_bound_s)).expect("serialises");
-    v["waste"] = serde_json::to_value(waste(scenario, model, recorder)).expect("serialises");
-    v
-}
+pub use crate::results::model_beside_measured;

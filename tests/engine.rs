@@ -6,9 +6,9 @@
 
 use fleetsim::engine::StopReason;
 use fleetsim::engine::virtual_time::{RunResult, VirtualEngine};
-use fleetsim::metrics::{OnlineTimes, Op};
 use fleetsim::quota::model::{LowerBounds, ModelReport, analyse};
 use fleetsim::report::Summary;
+use fleetsim::results::{OnlineTimes, Op};
 use fleetsim::scenario::Scenario;
 use fleetsim::time::SimTime;
 use proptest::prelude::*;
@@ -75,7 +75,7 @@ fn run_capped(sc: &Scenario, max_events: u64) -> RunResult {
 
 fn summary(sc: &Scenario, r: &RunResult) -> Summary {
     let model = serde_json::to_value(analyse(sc)).expect("the model serialises");
-    Summary::build(sc, "virtual", &r.recorder, r.stop.name(), r.end, model)
+    fleetsim::results::build_summary(sc, "virtual", &r.recorder, r.stop.name(), r.end, model)
 }
 
 fn secs(t: Option<SimTime>) -> Option<f64> {

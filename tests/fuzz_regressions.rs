@@ -130,7 +130,7 @@ const MINIMAL: &str = "[scenario]\nname = \"x\"\n[fleet]\ndevices = 1\n";
 /// "did you mean" candidates, and the edit distance costs the product of the lengths: a
 /// 120 KB key took 37 s (release), a file of a few MB would take hours. Fix: no typo hint for
 /// words or candidates longer than 64 characters (`scenario::load::did_you_mean`); the same
-/// bound for `[slo]` metric names (`report::metric::close_matches`: a 220 KB name took 7 s).
+/// bound for `[slo]` metric names (`metric::path::close_matches`: a 220 KB name took 7 s).
 #[test]
 // A wall-clock bound: the finding was time.
 #[allow(clippy::disallowed_methods)]

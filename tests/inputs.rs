@@ -1352,7 +1352,7 @@ fn the_room_asked_for_bounds_what_a_run_writes() {
     let tmp = TempDir::new().unwrap();
     let s = scenario("reboot-wave");
     let sets = ["fleet.devices=20k".to_string()];
-    let sc = fleetsim::scenario::load_file(&s, &sets).unwrap();
+    let sc = fleetsim::input::load_file(&s, &sets).unwrap();
     let bound = fleetsim::run::results_size_bound(&sc);
     let o = fleetsim(
         tmp.path(),
@@ -1364,9 +1364,8 @@ fn the_room_asked_for_bounds_what_a_run_writes() {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     assert!(written > 500_000 && written < bound, "{written} vs {bound}");
-    let fine =
-        fleetsim::scenario::load_file(&s, &[sets[0].clone(), "run.timeline_bucket=1s".into()])
-            .unwrap();
+    let fine = fleetsim::input::load_file(&s, &[sets[0].clone(), "run.timeline_bucket=1s".into()])
+        .unwrap();
     assert!(fleetsim::run::results_size_bound(&fine) > 10 * bound);
 }
 

@@ -2,8 +2,8 @@
 //! confirming run agrees with, and bad sweeps and goals refused.
 
 use fleetsim::engine::virtual_time::VirtualEngine;
+use fleetsim::input::load_file;
 use fleetsim::plan::{Goal, PlanError, PlanRequest, Prices, Status, Sweep, plan};
-use fleetsim::scenario::load_file;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -179,7 +179,7 @@ fn every_summary_puts_measured_beside_the_model_and_names_the_waste() {
     let sc = load_file(Path::new(SMOKE), &sets).unwrap();
     let model = fleetsim::quota::model::analyse(&sc);
     let run = VirtualEngine::new(&sc).run(|_| {}, &AtomicBool::new(false));
-    let m = fleetsim::run::model_beside_measured(&sc, &model, &run.recorder);
+    let m = fleetsim::results::model_beside_measured(&sc, &model, &run.recorder);
     // Measured over bound, never below 1 (no run beats its bound).
     let t99 = m["measured_over_bound"]["t99"].as_f64().unwrap();
     assert!(t99 >= 1.0, "{t99}");

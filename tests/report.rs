@@ -382,7 +382,7 @@ fn an_incomplete_run_and_missing_files_are_said_plainly() {
 fn a_live_run_is_told_in_wall_time_with_its_own_figures() {
     let mut m = fixed_model();
     m.summary.engine = "live".into();
-    let live: fleetsim::report::live::LiveSummary = serde_json::from_str(
+    let live: fleetsim::summary::LiveSummary = serde_json::from_str(
         r#"{"endpoint": "dps 127.0.0.1:8883", "generator_lag_ms": {"p50": 1.2, "p99": 140.0,
             "max": 900.0, "late_actions": 12, "actions": 3000},
             "wire_connect_ms": {"p50": 1.81, "p99": 6.39, "max": 30.0},

@@ -79,8 +79,8 @@ fn exercise(sc: &Scenario) {
         },
         &stop,
     );
-    let model_json = fleetsim::run::model_beside_measured(sc, &model, &result.recorder);
-    let summary = fleetsim::report::summary::Summary::build(
+    let model_json = fleetsim::results::model_beside_measured(sc, &model, &result.recorder);
+    let summary = fleetsim::results::build_summary(
         sc,
         "virtual",
         &result.recorder,

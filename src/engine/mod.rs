@@ -6,7 +6,7 @@
 
 pub mod live;
 pub mod queue;
-pub mod shard;
+
 pub mod virtual_time;
 
 /// Why a run stopped.

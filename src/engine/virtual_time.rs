@@ -11,7 +11,7 @@
 use super::queue::{CalendarQueue, Entry};
 use crate::device::setup::setup;
 use crate::device::{Device, Io};
-use crate::metrics::{Op, Outcome, Recorder};
+use crate::results::{Op, Outcome, Recorder};
 use crate::rng::{Stream, device_rng};
 use crate::scenario::Scenario;
 use crate::service::{Answer, DpsModel, HubModel, Request};
@@ -27,21 +27,8 @@ const TIMEOUT: u32 = 0xffff_0003;
 /// benchmark).
 const PREFETCH_DISTANCE: usize = 8;
 
-/// Hints the CPU to load `x` into cache.
-#[inline(always)]
-pub(crate) fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and has no effect on program state.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (x as *const T).cast(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
-
 use super::StopReason;
+use fleetsim_core::mem::prefetch;
 
 /// A snapshot for progress display.
 #[derive(Clone, Copy, Debug)]

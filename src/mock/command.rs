@@ -49,7 +49,7 @@ pub enum CommandError {
 fn build(o: &Options) -> Result<(MockConfig, Listen), CommandError> {
     let input = CommandError::Input;
     let sc = match &o.scenario {
-        Some(p) => crate::run::load(p, &o.sets, None),
+        Some(p) => crate::input::load(p, &o.sets, None),
         None => crate::scenario::load_str(DEFAULT_SCENARIO, "(defaults)", &o.sets),
     }
     .map_err(|e| input(e.render()))?;

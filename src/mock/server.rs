@@ -59,22 +59,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     };
     sock.set_reuseaddr(true)?;
     sock.bind(addr)?;
-    sock.listen(somaxconn())
-}
-
-/// Lifts the soft open-file limit to the hard limit (20,000 here): every connection is a
-/// descriptor, and the default soft limit of 1,024 would cap the mock far below its target.
-/// A failure leaves the limit as it was; the accept loop then backs off at the limit.
-pub fn raise_fd_limit() {
-    let _ = rlimit::increase_nofile_limit(rlimit::INFINITY);
-}
-
-fn somaxconn() -> u32 {
-    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(4096)
-        .clamp(128, 65535)
+    sock.listen(crate::sys::somaxconn())
 }
 
 impl MockServer {
@@ -84,7 +69,7 @@ impl MockServer {
         listen: Listen,
         tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     ) -> io::Result<MockServer> {
-        raise_fd_limit();
+        crate::sys::raise_fd_limit();
         let shared = Shared::new(cfg);
         let (stop, stop_rx) = watch::channel(false);
         let tls = tls.map(TlsAcceptor::from);

@@ -12,11 +12,12 @@ pub use price::Prices;
 pub use sweep::{Sweep, grid};
 
 use crate::engine::virtual_time::VirtualEngine;
+use crate::input::load_file;
+use crate::metric::{CmpOp, Condition, Metric, Verdict, check, evaluate, split_slo};
 use crate::quota::lint::{Finding, lint};
 use crate::quota::model::{LowerBounds, ModelReport, analyse};
 use crate::report::Summary;
-use crate::report::metric::{CmpOp, Condition, Metric, Verdict, check, evaluate, split_slo};
-use crate::scenario::{Scenario, ScenarioError, load_file};
+use crate::scenario::{Scenario, ScenarioError};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Mutex;
@@ -45,7 +46,7 @@ pub struct Goal {
 
 impl Goal {
     pub fn parse(text: &str) -> Result<Goal, PlanError> {
-        let bad = |e: crate::report::metric::MetricError| {
+        let bad = |e: crate::metric::MetricError| {
             PlanError::Usage(format!("--goal '{text}': {}", e.render()))
         };
         let (path, condition) = split_slo(text).map_err(bad)?;
@@ -180,8 +181,8 @@ fn load_with(req: &PlanRequest<'_>, extra: &[(String, String)]) -> Result<Scenar
 /// does (with measured/bound ratios and waste).
 fn confirm(sc: &Scenario, model: &ModelReport, stop: &AtomicBool) -> Summary {
     let r = VirtualEngine::new(sc).run(|_| {}, stop);
-    let m = crate::run::model_beside_measured(sc, model, &r.recorder);
-    Summary::build(sc, "virtual", &r.recorder, r.stop.name(), r.end, m)
+    let m = crate::results::model_beside_measured(sc, model, &r.recorder);
+    crate::results::build_summary(sc, "virtual", &r.recorder, r.stop.name(), r.end, m)
 }
 
 fn measured(s: &Summary) -> LowerBounds {

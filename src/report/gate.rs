@@ -7,7 +7,7 @@ use super::compare::{
     parse_max_regression, render,
 };
 use super::junit;
-use super::metric::metric;
+use crate::metric::metric;
 use serde_json::Value;
 use std::fmt::Write;
 use std::path::Path;
@@ -109,13 +109,13 @@ pub fn load_summary(dir: &Path) -> Result<Value, CompareError> {
         serde_json::from_str(&text).map_err(|e| input(&path, format!("is not JSON: {e}"), None))?;
     let format = v.get("format").and_then(Value::as_u64);
     match format {
-        Some(f) if f == u64::from(super::summary::FORMAT) => {}
+        Some(f) if f == u64::from(crate::summary::FORMAT) => {}
         Some(f) => {
             return Err(input(
                 &path,
                 format!(
                     "is results format {f}; this fleetsim reads format {}",
-                    super::summary::FORMAT
+                    crate::summary::FORMAT
                 ),
                 Some(
                     "compare runs written by the same fleetsim version, or refresh the baseline with this one",
@@ -248,11 +248,10 @@ fn md(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::metric::summary_schema;
     use serde_json::json;
 
     fn run(t99: f64) -> Value {
-        let mut s = summary_schema().clone();
+        let mut s = crate::results::summary::tests::summary_value();
         s["scenario"]["name"] = json!("unit");
         s["online"]["t99_s"] = json!(t99);
         s

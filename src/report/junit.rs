@@ -8,7 +8,7 @@
 //! `indexmap` for it.
 
 use super::compare::{Comparison, Status};
-use super::metric::{Verdict, number};
+use crate::metric::{Verdict, number};
 use std::fmt::Write;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -253,7 +253,7 @@ pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::metric::{Condition, evaluate, summary_schema};
+    use crate::metric::{Condition, evaluate, summary_schema};
     use serde_json::json;
 
     #[test]

@@ -13,17 +13,17 @@
 mod add;
 mod input;
 
-use super::live::{GENERATOR_LAG_TAG, LiveSummary, WIRE_CONNECT_TAG};
-use super::metric::Slo;
-use super::summary::{FORMAT, LatencyMs, OnlineSummary, OpSummary, Operations, Summary};
 use super::write::{
     check_writable, render_reports, write_dir_atomically, write_file, write_hlog_lines,
     write_latency, write_timeline,
 };
 use super::{ReportError, RunInfo, slo};
-use crate::metrics::{ONLINE_SHARES, Op, OpCounts, Timeline};
+use crate::metric::Slo;
 use crate::quota::model::{LowerBounds, ModelReport};
-use crate::quota::waste::{ratios, waste_in};
+use crate::results::waste::{ratios, waste_in};
+use crate::results::{ONLINE_SHARES, Op, OpCounts, Timeline};
+use crate::summary::live::{GENERATOR_LAG_TAG, LiveSummary, WIRE_CONNECT_TAG};
+use crate::summary::{FORMAT, OnlineSummary, OpSummary, Operations, Summary};
 use crate::time::SimTime;
 use add::Acc;
 use hdrhistogram::Histogram;
@@ -205,7 +205,7 @@ fn merged_summary(
                 errors: c.errors,
                 timeouts: c.timeouts,
                 throttle_rate: (c.throttle_rate() * 1e6).round() / 1e6,
-                latency_ms: LatencyMs::from_histogram(&acc.totals[op.index()]),
+                latency_ms: crate::results::latency_ms(&acc.totals[op.index()]),
             };
             (op.name().to_string(), summary)
         })
@@ -236,7 +236,11 @@ fn merged_summary(
     // shard wrote them (else they stay the largest of the shards', an upper bound).
     if let Some(l) = &mut live {
         let whole = |tag: &str| acc.live.get(tag).filter(|(k, _)| *k == n).map(|(_, h)| h);
-        l.set_from_histograms(whole(GENERATOR_LAG_TAG), whole(WIRE_CONNECT_TAG));
+        crate::results::live::set_from_histograms(
+            l,
+            whole(GENERATOR_LAG_TAG),
+            whole(WIRE_CONNECT_TAG),
+        );
     }
     let model = if n == 1 {
         first.model.clone()
@@ -397,7 +401,7 @@ fn merged_run_info(
 mod tests {
     use super::add::new_histogram;
     use super::*;
-    use crate::metrics::TimelineRow;
+    use crate::results::TimelineRow;
     use crate::time::SimDuration;
     use std::path::Path;
 
@@ -454,7 +458,7 @@ mod tests {
     #[test]
     fn the_model_is_shard_0s_beside_the_merged_figures() {
         let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml");
-        let sc = crate::run::load(&smoke, &[], None).unwrap();
+        let sc = crate::input::load(&smoke, &[], None).unwrap();
         let mut model = serde_json::to_value(crate::quota::model::analyse(&sc)).unwrap();
         model["lower_bound_s"] =
             serde_json::json!({"t50": 2.0, "t90": 4.0, "t99": null, "t100": 8.0});

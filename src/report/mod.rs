@@ -5,25 +5,21 @@
 //! - [`RunInfo`] is `run.json`: the wall-clock side (time taken, memory, host, command line
 //!   with secrets redacted).
 //! - [`write_results`] writes those two plus `timeline.csv`, `latency.csv` and
-//!   `histograms.hlog` from the [`crate::metrics::Recorder`], atomically (a temporary sibling
+//!   `histograms.hlog` from the [`crate::results::Recorder`], atomically (a temporary sibling
 //!   directory renamed into place). [`check_writable`] runs the same checks before a run starts.
 
 pub mod compare;
-pub mod condition;
 pub mod gate;
 pub mod junit;
-pub mod live;
 pub mod merge;
-pub mod metric;
 pub mod page;
 pub mod run_info;
 pub mod slo;
-pub mod summary;
 pub mod terminal;
 pub mod write;
 
+pub use crate::summary::{LatencyMs, OnlineSummary, OpSummary, Operations, ScenarioInfo, Summary};
 pub use run_info::{RunInfo, redact_args};
-pub use summary::{LatencyMs, OnlineSummary, OpSummary, Operations, ScenarioInfo, Summary};
 pub use write::{
     FILES, ReportError, check_writable, check_writable_with_room, default_results_dir,
     write_results,

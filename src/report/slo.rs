@@ -2,7 +2,7 @@
 //! recorded in `summary.json` and written as JUnit by `fleetsim run --junit`.
 
 use super::Summary;
-use super::metric::{Slo, Verdict};
+use crate::metric::{Slo, Verdict};
 use std::fmt::Write;
 
 /// Checks every SLO on `summary`. The SLOs were checked against the summary schema when the
@@ -101,12 +101,12 @@ pub fn failure_line(verdicts: &[Verdict]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::summary::tests::{recorder, scenario};
+    use crate::results::summary::tests::{recorder, scenario};
     use crate::time::SimTime;
 
     #[test]
     fn verdicts_of_a_summary_render_and_summarise() {
-        let summary = Summary::build(
+        let summary = crate::results::build_summary(
             &scenario(),
             "virtual",
             &recorder(),

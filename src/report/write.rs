@@ -3,7 +3,7 @@
 //! reader never sees a half-written results directory.
 
 use super::{RunInfo, Summary};
-use crate::metrics::{ONLINE_AT_TAG, Op, Recorder, Timeline};
+use crate::results::{ONLINE_AT_TAG, Op, Recorder, Timeline};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
@@ -451,7 +451,7 @@ pub(crate) fn write_hlog_lines(
         .add_comment(&format!(
             "fleetsim {} latency histograms, results format {}",
             env!("CARGO_PKG_VERSION"),
-            super::summary::FORMAT
+            crate::summary::FORMAT
         ))
         .add_comment(&format!(
             "scenario {} ({}), engine {}, seed {}",
@@ -488,7 +488,7 @@ pub(crate) fn write_hlog_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::summary::tests::{recorder, scenario};
+    use crate::results::summary::tests::{recorder, scenario};
     use crate::time::SimTime;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     use std::collections::BTreeMap;
@@ -496,7 +496,7 @@ mod tests {
     fn inputs() -> (Summary, RunInfo, Recorder) {
         let rec = recorder();
         let model = serde_json::json!({"bottleneck": "hub.connect"});
-        let summary = Summary::build(
+        let summary = crate::results::build_summary(
             &scenario(),
             "virtual",
             &rec,

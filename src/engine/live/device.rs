@@ -6,12 +6,12 @@ use super::mqtt::Link;
 use super::{Books, Ctx, HubMode};
 use crate::device::setup::DeviceSetup;
 use crate::device::{Device, Io};
-use crate::metrics::{Op, Outcome};
 use crate::protocol::dps::{
     DeviceRegistration, DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus, RESPONSE_FILTER,
 };
 use crate::protocol::hub::{HubRequest, HubUsername};
 use crate::protocol::{sas, telemetry};
+use crate::results::{Op, Outcome};
 use crate::rng::{Stream as RngStream, device_rng};
 use crate::scenario::DeviceClass;
 use crate::service::{Answer, HubId, Refusal, Request};

@@ -16,16 +16,16 @@ pub mod net;
 mod receiver;
 
 use crate::engine::StopReason;
-use crate::engine::shard::Shard;
-use crate::metrics::Recorder;
 use crate::mock::{Auth, Listen, MockConfig, MockServer};
 use crate::protocol::sas;
 use crate::protocol::telemetry::SequenceTracker;
-use crate::report::live::{
-    Connections, GENERATOR_LAG_TAG, Lag, LiveSummary, SequenceCheck, WIRE_CONNECT_TAG, WireLatency,
-};
+use crate::results::Recorder;
 use crate::scenario::Scenario;
 use crate::service::HubId;
+use crate::summary::live::{
+    Connections, GENERATOR_LAG_TAG, LiveSummary, SequenceCheck, WIRE_CONNECT_TAG,
+};
+use crate::summary::shard::Shard;
 use crate::time::SimTime;
 use hdrhistogram::Histogram;
 use net::{Dialer, Target};
@@ -688,7 +688,7 @@ async fn drive(
     let c = &ctx.counters;
     let mut books = ctx.books.into_inner().unwrap_or_else(|e| e.into_inner());
     books.recorder.finish(end);
-    let lag = Lag::from_histogram(&books.lag, books.late_actions);
+    let lag = crate::results::live::lag(&books.lag, books.late_actions);
     if lag.p99 > 100.0 {
         warnings.push(format!(
             "the generator fell behind its schedule: lag p99 {:.0} ms, max {:.0} ms \
@@ -698,7 +698,7 @@ async fn drive(
         ));
     }
     // In histograms.hlog too, so that a merge of shards gets the fleet's percentiles.
-    let wire_connect_ms = WireLatency::from_histogram(&books.wire_connect);
+    let wire_connect_ms = crate::results::live::wire(&books.wire_connect);
     books.recorder.add_whole_run(GENERATOR_LAG_TAG, books.lag);
     books
         .recorder

@@ -252,30 +252,7 @@ fn rustls_pemfile_certs(
         .collect()
 }
 
-/// The process's open-file limit after lifting the soft limit as far as the hard one allows:
-/// (soft, hard).
-pub fn raise_fd_limit() -> (u64, u64) {
-    crate::mock::server::raise_fd_limit();
-    rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap_or((1024, 1024))
-}
-
-/// TCP sockets in TIME_WAIT on this machine (from /proc/net/tcp{,6}); None off Linux.
-pub fn time_wait_sockets() -> Option<u64> {
-    let mut n = 0;
-    let mut any = false;
-    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        any = true;
-        n += text
-            .lines()
-            .skip(1)
-            .filter(|l| l.split_whitespace().nth(3) == Some("06"))
-            .count() as u64;
-    }
-    any.then_some(n)
-}
+pub use crate::sys::{raise_fd_limit, time_wait_sockets};
 
 #[cfg(test)]
 mod tests {

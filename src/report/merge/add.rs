@@ -3,8 +3,8 @@
 
 use super::MergeError;
 use super::input::{Input, input_err, read_hlog, read_timeline};
-use crate::metrics::{Levels, ONLINE_AT_TAG, Op, SIGFIG, Timeline, TimelineRow};
 use crate::report::write::HlogLine;
+use crate::results::{Levels, ONLINE_AT_TAG, Op, SIGFIG, Timeline, TimelineRow};
 use crate::time::SimDuration;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;

@@ -2,11 +2,11 @@
 //! directories are the shards 0 … N−1 of one run.
 
 use super::MergeError;
-use crate::engine::shard::Shard;
-use crate::metrics::{Levels, Op, OpCounts, TimelineRow};
 use crate::report::RunInfo;
-use crate::report::summary::{FORMAT, Summary};
 use crate::report::write::timeline_header;
+use crate::results::{Levels, Op, OpCounts, TimelineRow};
+use crate::summary::shard::Shard;
+use crate::summary::{FORMAT, Summary};
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;

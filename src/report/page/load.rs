@@ -7,7 +7,7 @@ use super::model::{
     TimelineView,
 };
 use super::plan::PlanView;
-use crate::report::summary::FORMAT;
+use crate::summary::FORMAT;
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
@@ -380,7 +380,7 @@ fn parse_hlog(path: &Path, bytes: &[u8], order: &[&str]) -> Result<Vec<Spectrum>
             continue;
         };
         let tag = h.tag().map_or("", |t| t.as_str()).to_string();
-        if tag == crate::metrics::ONLINE_AT_TAG {
+        if tag == crate::results::ONLINE_AT_TAG {
             // First-online times, not a latency: no spectrum.
             continue;
         }

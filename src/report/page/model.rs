@@ -6,7 +6,7 @@
 //! fields default), so an older or hand-merged results directory still renders.
 
 use super::plan::PlanView;
-use crate::report::summary::{OnlineSummary, Operations, ScenarioInfo};
+use crate::summary::{OnlineSummary, Operations, ScenarioInfo};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -49,12 +49,12 @@ pub struct SummaryView {
     pub slo: Vec<SloView>,
     /// The live engine's own figures; absent for virtual runs (and left out if unreadable).
     #[serde(default, deserialize_with = "lenient_live")]
-    pub live: Option<crate::report::live::LiveSummary>,
+    pub live: Option<crate::summary::LiveSummary>,
 }
 
 fn lenient_live<'de, D: Deserializer<'de>>(
     d: D,
-) -> Result<Option<crate::report::live::LiveSummary>, D::Error> {
+) -> Result<Option<crate::summary::LiveSummary>, D::Error> {
     Ok(serde_json::from_value(Value::deserialize(d)?).ok())
 }
 

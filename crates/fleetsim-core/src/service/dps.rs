@@ -124,7 +124,7 @@ impl DpsModel {
     #[inline]
     pub fn prefetch(&self, device: u32) {
         if let Some(r) = self.devices.get(device as usize) {
-            crate::engine::virtual_time::prefetch(r);
+            crate::mem::prefetch(r);
         }
     }
 

@@ -3,7 +3,7 @@
 //! retries (§5a), and "you shouldn't need to go through the provisioning process every time a
 //! device reboots" (scenarios.md §0, [D-SCALE]). Pure: it reads the resolved classes. What a
 //! finding costs in a given scenario is measured by running it with the fix
-//! (`fleetsim plan` does, see `crate::plan::lint_costs`).
+//! (`fleetsim plan` does).
 
 use crate::device::retry::Jitter;
 use crate::scenario::{Provisioning, Scenario};

@@ -7,8 +7,8 @@
 //! nested tables are joined back with dots.
 
 use super::{Invalid, Res};
-use crate::report::compare::{Tolerance, parse_tolerance};
-use crate::report::metric::{MetricError, Slo};
+use crate::metric::tolerance::{Tolerance, parse_tolerance};
+use crate::metric::{MetricError, Slo};
 use crate::scenario::overrides::{KeyPath, Seg};
 
 /// Each leaf of `table` as (key path in the file, metric path, value).

@@ -3,38 +3,12 @@
 //! kept them away while the quota refilled), and registrations a status lookup or a cached
 //! assignment would have spared.
 
-use super::model::{LowerBounds, ModelReport};
-use crate::metrics::{Op, OpCounts, Recorder, Timeline};
+use super::{OpCounts, Recorder, Timeline};
+use crate::metric::Op;
+use crate::quota::model::ModelReport;
 use crate::scenario::Scenario;
 use crate::scenario::units::format_clock as clock;
-use serde::Serialize;
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Waste {
-    /// `dps.registrations`, `dps.operations`, `hub.connects` or `dps.avoidable_registrations`.
-    pub stage: String,
-    /// The share of the stage's capacity that went unused while it was refusing devices (for
-    /// `dps.avoidable_registrations`: the share of registrations that were avoidable).
-    pub share: f64,
-    /// The window it is measured over: from the first refusal to the stage's last success.
-    pub from_s: Option<f64>,
-    pub to_s: Option<f64>,
-    pub message: String,
-}
-
-/// `measured / bound` for each share of the fleet (null where either is).
-pub fn ratios(measured: &LowerBounds, bound: &LowerBounds) -> LowerBounds {
-    let r = |m: Option<f64>, b: Option<f64>| match (m, b) {
-        (Some(m), Some(b)) if b > 0.0 => Some((m / b * 1000.0).round() / 1000.0),
-        _ => None,
-    };
-    LowerBounds {
-        t50: r(measured.t50, bound.t50),
-        t90: r(measured.t90, bound.t90),
-        t99: r(measured.t99, bound.t99),
-        t100: r(measured.t100, bound.t100),
-    }
-}
+pub use crate::summary::model::{Waste, ratios};
 
 pub fn waste(sc: &Scenario, model: &ModelReport, rec: &Recorder) -> Vec<Waste> {
     waste_in(sc.dps.limits.lookups_are_operations, model, rec.timeline())

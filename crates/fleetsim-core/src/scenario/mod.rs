@@ -14,7 +14,7 @@ pub mod units;
 
 pub use arrival::Arrival;
 pub use dist::Dist;
-pub use load::{ScenarioError, load_file, load_str};
+pub use load::{ScenarioError, load_str};
 
 use crate::device::retry::{RetryPolicy, Timeouts};
 use crate::quota::{DpsLimits, HubLimits, Tier};
@@ -37,9 +37,9 @@ pub struct Scenario {
     pub dps: Dps,
     pub hub: Hub,
     /// `[slo]`: conditions `fleetsim run` checks on the results, in key order.
-    pub slo: Vec<crate::report::metric::Slo>,
+    pub slo: Vec<crate::metric::Slo>,
     /// `[compare]`: per-metric tolerances for `fleetsim compare`, recorded in summary.json.
-    pub compare: Vec<crate::report::compare::Tolerance>,
+    pub compare: Vec<crate::metric::Tolerance>,
     /// The effective spec (after `--set`), kept for hashing and echoing into results.
     pub spec: ScenarioSpec,
 }

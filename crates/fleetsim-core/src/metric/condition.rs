@@ -11,7 +11,7 @@
 //!
 //! Pure: no I/O. Everything here is re-exported by [`super::metric`].
 
-use super::metric::{
+use super::path::{
     Metric, MetricError, MetricErrorKind, Unit, metric, number, resolve_in, unknown,
 };
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,7 @@ impl Slo {
 }
 
 /// One condition checked against one run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// The metric path as written.
     pub metric: String,
@@ -356,7 +356,7 @@ pub fn split_slo(arg: &str) -> Result<(String, Condition), MetricError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::metric::summary_schema;
+    use crate::metric::summary_schema;
     use serde_json::json;
 
     fn summary() -> Value {

@@ -4,6 +4,5 @@
 pub mod limits;
 pub mod lint;
 pub mod model;
-pub mod waste;
 
 pub use limits::{DpsLimits, HubLimits, Tier};

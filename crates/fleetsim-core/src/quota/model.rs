@@ -19,6 +19,7 @@ use crate::device::setup::setup;
 use crate::scenario::units::format_count;
 use crate::scenario::{Provisioning, Scenario};
 use crate::time::SimDuration;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Devices one subscription can hold: 10 DPS instances × 1M registrations (reference §4c); its
@@ -29,7 +30,7 @@ pub const MAX_DEVICES_PER_STAMP: u64 = 10 * crate::quota::limits::dps::REGISTRAT
 pub const QUANTILES: [(&str, f64); 4] =
     [("t50", 0.50), ("t90", 0.90), ("t99", 0.99), ("t100", 1.0)];
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct LowerBounds {
     pub t50: Option<f64>,
     pub t90: Option<f64>,
@@ -50,7 +51,7 @@ impl LowerBounds {
 }
 
 /// How the fleet divides over the paths to the hub.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Demand {
     pub devices: u64,
     /// Reconnect straight to a cached hub.
@@ -67,7 +68,7 @@ pub struct Demand {
     pub dead: u64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Capacity {
     pub dps_registrations_per_s: f64,
     pub dps_operations_per_s: f64,
@@ -75,7 +76,7 @@ pub struct Capacity {
     pub hub_d2c_per_s: f64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct DailyQuota {
     /// Messages per day the hubs allow, in meter units.
     pub messages_per_day: u64,
@@ -86,7 +87,7 @@ pub struct DailyQuota {
 }
 
 /// The model's verdict on a scenario.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct ModelReport {
     /// The stage that sets the t99 bound: `arrival` (devices cannot be faster than they boot),
     /// `dps.registrations`, `dps.operations` or `hub.connects`.
@@ -111,7 +112,7 @@ pub struct ModelReport {
 
 /// How one limited stage copes with its demand, assuming every stage before it is as fast as
 /// its own limits allow.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StagePressure {
     /// `dps.registrations`, `dps.operations`, `hub.connects` or `hub.d2c` (first messages).
     pub stage: String,

@@ -1,14 +1,15 @@
 //! The `live` object of `summary.json`: what only a live run knows — which endpoint it drove,
 //! how far the generator fell behind its own schedule, the connections it opened, and (where a
 //! receiver could see the messages) telemetry loss and reordering from sequence numbers.
-//! Absent for virtual runs, so their summaries are unchanged.
+//! Absent for virtual runs, so their summaries are unchanged. The figures are filled from the
+//! live engine's histograms outside the core (`results::live`).
 
 use crate::scenario::units::format_count as count;
-use hdrhistogram::Histogram;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `summary.live`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveSummary {
     /// What the devices talked to, e.g. `in-process mock`, `dps 127.0.0.1:8883`,
     /// `plain-mqtt 127.0.0.1:1883`.
@@ -28,7 +29,7 @@ pub struct LiveSummary {
 }
 
 /// Generator lag. After a merge, `p50`/`p99` are the largest of the shards' (an upper bound).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Lag {
     pub p50: f64,
     pub p99: f64,
@@ -38,14 +39,14 @@ pub struct Lag {
     pub actions: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WireLatency {
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Connections {
     /// TCP connections established (plain or TLS).
     pub opened: u64,
@@ -58,7 +59,7 @@ pub struct Connections {
 }
 
 /// Telemetry as the receiver saw it, from `seq` in every payload.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SequenceCheck {
     /// Messages the devices sent and saw acknowledged.
     pub acked: u64,
@@ -80,39 +81,6 @@ pub const GENERATOR_LAG_TAG: &str = "live.generator_lag";
 /// `histograms.hlog` tag of the live engine's wire connect times (TCP connect to CONNACK),
 /// microseconds over the whole run.
 pub const WIRE_CONNECT_TAG: &str = "live.wire_connect";
-
-/// p50, p99 and max of a histogram of microseconds, in milliseconds.
-fn percentiles_ms(h: &Histogram<u64>) -> (f64, f64, f64) {
-    let ms = |us: u64| us as f64 / 1000.0;
-    (
-        ms(h.value_at_quantile(0.5)),
-        ms(h.value_at_quantile(0.99)),
-        ms(h.max()),
-    )
-}
-
-impl Lag {
-    /// From the histogram of every scheduled action's lag (microseconds) and how many of them
-    /// were over 100 ms late.
-    pub fn from_histogram(h: &Histogram<u64>, late_actions: u64) -> Lag {
-        let (p50, p99, max) = percentiles_ms(h);
-        Lag {
-            p50,
-            p99,
-            max,
-            late_actions,
-            actions: h.len(),
-        }
-    }
-}
-
-impl WireLatency {
-    /// From a histogram of wire connect times (microseconds).
-    pub fn from_histogram(h: &Histogram<u64>) -> WireLatency {
-        let (p50, p99, max) = percentiles_ms(h);
-        WireLatency { p50, p99, max }
-    }
-}
 
 /// Milliseconds as a reader wants them: 0.21, 6.4, 209.
 fn ms(v: f64) -> String {
@@ -179,22 +147,6 @@ impl LiveSummary {
                 },
             ),
         ]
-    }
-
-    /// Sets the lag and wire percentiles from whole-fleet histograms (microseconds), as a
-    /// merge does when every shard wrote them.
-    pub fn set_from_histograms(
-        &mut self,
-        lag: Option<&Histogram<u64>>,
-        wire: Option<&Histogram<u64>>,
-    ) {
-        if let Some(h) = lag {
-            let g = &mut self.generator_lag_ms;
-            (g.p50, g.p99, g.max) = percentiles_ms(h);
-        }
-        if let Some(h) = wire {
-            self.wire_connect_ms = WireLatency::from_histogram(h);
-        }
     }
 
     /// Adds another shard's figures to these.

@@ -1,10 +1,11 @@
 //! `--shard K/N`: a run drives devices K, K+N, K+2N, … of the fleet (same scenario, same seed),
 //! so N shard runs together drive exactly the fleet, and `fleetsim merge` adds them up.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One of `count` interleaved slices of the fleet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Shard {
     /// 0-based: `0 ≤ index < count`.
     pub index: u32,

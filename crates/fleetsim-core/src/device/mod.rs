@@ -19,7 +19,7 @@
 pub mod retry;
 pub mod setup;
 
-use crate::metrics::{Op, Outcome};
+use crate::metric::{Op, Outcome};
 use crate::rng::DeviceRng;
 use crate::scenario::{DeviceClass, PollFailure, Provisioning, TelemetryMode};
 use crate::service::dps::NO_HUB;

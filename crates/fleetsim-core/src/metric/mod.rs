@@ -1,15 +1,23 @@
-//! What a run measures: per-operation counts and latency histograms, and a timeline.
+//! The metric vocabulary every layer shares: the operations a run reports on ([`Op`]) and how
+//! an attempt ends ([`Outcome`]); metric paths into `summary.json` and their units (`path`);
+//! conditions, SLOs and verdicts on them (`condition`); `fleetsim compare`'s tolerances
+//! (`tolerance`); and the one duration formatter (`duration`).
 //!
-//! Both engines feed one [`Recorder`]. Latency is always measured from when the device *meant*
-//! to act (its scheduled time), never from when a busy engine got round to it.
+//! Pure: no I/O. The recorder that counts these lives with the results, outside the core.
 
-mod hlog;
-mod recorder;
-mod timeline;
+pub mod condition;
+pub mod duration;
+pub mod path;
+pub mod tolerance;
 
-pub use hlog::{EncodedInterval, SIGFIG};
-pub use recorder::{MIN_HLOG_INTERVAL, ONLINE_AT_TAG, ONLINE_SHARES, OnlineTimes, Recorder};
-pub use timeline::{Levels, OpCounts, Timeline, TimelineRow};
+pub use condition::{
+    Amount, CmpOp, Condition, Slo, Verdict, amount_in, check, evaluate, parse_amount, split_slo,
+};
+pub use path::{
+    Metric, MetricError, MetricErrorKind, Unit, known_metrics, lookup, metric, number,
+    summary_schema,
+};
+pub use tolerance::{Allowance, Better, Tolerance, parse_tolerance};
 
 use serde::Serialize;
 
