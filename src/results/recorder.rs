@@ -1,3 +1,7 @@
+//! The [`Recorder`]: what both engines feed as devices act — per-operation counts and latency
+//! histograms, first-online times, hlog intervals and the timeline; `summary.json`,
+//! `timeline.csv` and `histograms.hlog` are written from it.
+
 #[cfg(test)]
 use super::TimelineRow;
 use super::hlog::{EncodedInterval, Histograms};
