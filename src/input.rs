@@ -1,7 +1,7 @@
 //! Reading the files a user names: a scenario file as UTF-8 text with a size bound, then
 //! [`fleetsim_core::scenario::load_str`] on it. The core parses text; the files are read here.
 
-use crate::scenario::load::position;
+use crate::scenario::position;
 use crate::scenario::{Scenario, ScenarioError, load_str};
 use std::path::Path;
 
@@ -217,7 +217,7 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-reference.md"),
         )
         .unwrap();
-        let keys = fleetsim_core::scenario::load::schema_keys();
+        let keys = fleetsim_core::scenario::keys::schema_keys();
         assert!(keys.len() > 60, "{keys:?}");
         for k in keys {
             // Behaviour keys are documented once, under [device]; name and share under

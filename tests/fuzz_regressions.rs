@@ -129,7 +129,7 @@ const MINIMAL: &str = "[scenario]\nname = \"x\"\n[fleet]\ndevices = 1\n";
 /// expected one of `a`, `b`" message was split at backticks, so pieces of the key became the
 /// "did you mean" candidates, and the edit distance costs the product of the lengths: a
 /// 120 KB key took 37 s (release), a file of a few MB would take hours. Fix: no typo hint for
-/// words or candidates longer than 64 characters (`scenario::load::did_you_mean`); the same
+/// words or candidates longer than 64 characters (`scenario::hints::did_you_mean`); the same
 /// bound for `[slo]` metric names (`metric::path::close_matches`: a 220 KB name took 7 s).
 #[test]
 // A wall-clock bound: the finding was time.
@@ -188,7 +188,7 @@ fn write_seed_corpora() {
     // libFuzzer dictionaries: every scenario key and value word, and the MQTT topics.
     let mut dict =
         String::from("# Scenario keys (schema_keys) and values; written by write_seed_corpora.\n");
-    let mut words: Vec<String> = fleetsim::scenario::load::schema_keys()
+    let mut words: Vec<String> = fleetsim::scenario::keys::schema_keys()
         .iter()
         .flat_map(|k| {
             k.split('.')

@@ -1,20 +1,25 @@
-//! Scenarios: the TOML file (`spec`), the values in it (`units`, `dist`), loading with `--set`
-//! overrides and file:line:column errors (`load`), validation into the resolved [`Scenario`]
-//! (`resolve`), and the arrival schedule every engine boots devices by (`arrival`).
+//! Scenarios: the TOML file (`spec`, and `keys`, every key it can hold), the values in it
+//! (`units`, `dist`), parsing with `--set` overrides (`parse`, `overrides`) into file:line:column
+//! errors (`error`) with hints (`hints`), validation into the resolved [`Scenario`]
+//! (`resolve`), and the power-on schedule every engine boots devices by (`schedule`).
 //!
-//! Nothing here does I/O except `load::read_file`; the rest is pure.
+//! Nothing here does I/O: the binary crate's `input` module reads files and hands the text in.
 
-pub mod arrival;
 pub mod dist;
-pub mod load;
+pub mod error;
+mod hints;
+pub mod keys;
 pub mod overrides;
+pub mod parse;
 pub mod resolve;
+pub mod schedule;
 pub mod spec;
 pub mod units;
 
-pub use arrival::Arrival;
 pub use dist::Dist;
-pub use load::{ScenarioError, load_str};
+pub use error::{ScenarioError, position};
+pub use parse::load_str;
+pub use schedule::Arrival;
 
 use crate::device::retry::{RetryPolicy, Timeouts};
 use crate::quota::{DpsLimits, HubLimits, Tier};

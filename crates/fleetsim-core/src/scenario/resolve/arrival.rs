@@ -1,7 +1,7 @@
 //! `[arrival]`: the power-on schedule, checked against the keys of its kind.
 
 use super::{Invalid, MAX_CURVE_STEPS, Res, SHARE_TOLERANCE, dur, dur_up, round6, thousands};
-use crate::scenario::arrival::{Arrival, Spread, Wave, Zone};
+use crate::scenario::schedule::{Arrival, Spread, Wave, Zone};
 use crate::scenario::spec::{ArrivalKind, ArrivalSpec, SpreadKind};
 use crate::time::SimDuration;
 
