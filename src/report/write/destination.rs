@@ -82,7 +82,8 @@ pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
     check_writable_with_room(dir, MIN_FREE_BYTES)
 }
 
-/// [`check_writable`], and at least `need` bytes free (see [`results_size_bound`]).
+/// [`check_writable`], and at least `need` bytes free (see
+/// [`results_size_bound`](super::results_size_bound)).
 pub fn check_writable_with_room(dir: &Path, need: u64) -> Result<(), ReportError> {
     check_target(dir)?;
     let parent = parent_of(dir);
