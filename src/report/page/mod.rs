@@ -7,12 +7,12 @@
 //! atomic write, and `fleetsim report DIR` takes the same path, so both give the same bytes.
 
 mod charts;
+mod content;
 mod html;
 mod markdown;
 mod model;
 mod plan;
 mod read;
-mod story;
 mod text;
 
 pub use charts::{Chart, Legend, Mark};
