@@ -395,7 +395,7 @@ fn mock(a: cli::MockArgs) -> ExitCode {
 }
 
 fn compare(args: cli::CompareArgs) -> ExitCode {
-    match fleetsim::report::gate::command(&fleetsim::report::gate::CompareRequest {
+    match fleetsim::report::compare::command(&fleetsim::report::compare::CompareRequest {
         current: &args.current,
         baseline: &args.baseline,
         max_regression: &args.max_regression,

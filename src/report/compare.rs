@@ -1,664 +1,246 @@
 //! `fleetsim compare CURRENT BASELINE`: the same scenario's two runs, metric by metric, with
-//! tolerances; the nightly capacity gate.
+//! tolerances; the nightly capacity gate. [`command`] reads the two results directories,
+//! compares them, and writes what CI reads — the printed table, one line per regression on
+//! stderr, JUnit XML and a Markdown summary for `$GITHUB_STEP_SUMMARY`.
 //!
-//! [`COMPARED`] is the one table of what is compared and which way is worse. Every metric
-//! there is a time, a count of trouble or a ratio of it, so higher is worse — except the
-//! number of devices that came online, where lower is. A metric that got better never fails
-//! the gate; one that got worse fails it when it got worse by more than its tolerance: the
-//! global `--max-regression` (a percentage of the baseline value), or the scenario's
-//! `[compare]` table, which `fleetsim run` records in `summary.json` as `compare`.
+//! [`COMPARED`](crate::metric::tolerance::COMPARED) is the one table of what is compared and
+//! which way is worse. Every metric there is a time, a count of trouble or a ratio of it, so
+//! higher is worse — except the number of devices that came online, where lower is. A metric
+//! that got better never fails the gate; one that got worse fails it when it got worse by more
+//! than its tolerance: the global `--max-regression` (a percentage of the baseline value), or
+//! the scenario's `[compare]` table, which `fleetsim run` records in `summary.json` as
+//! `compare`.
 //!
 //! Two runs are comparable when they ran the same scenario (name and hash), on the same
 //! engine, with the same seed, to completion; otherwise the differences are not a
 //! regression verdict, and `compare` refuses (exit 2) unless forced.
+//!
+//! Its parts: `comparison` (two summaries → [`Comparison`]), `verdict` (one metric's [`Row`]
+//! and [`Status`]), `table` (what it prints), `markdown` (the step summary), `error`.
 
-use crate::metric::tolerance::{Allowance, Better, compared_metrics, parse_tolerance};
-use crate::metric::{Unit, metric, number};
-use serde_json::Value;
-use std::fmt::Write;
-use std::path::{Path, PathBuf};
+mod comparison;
+mod error;
+mod markdown;
+mod table;
+mod verdict;
 
 pub use crate::metric::tolerance::{DEFAULT_MAX_REGRESSION, parse_max_regression};
+pub use comparison::{CompareOptions, Comparison, RunId, compare};
+pub use error::CompareError;
+pub use markdown::markdown;
+pub use table::{describe_regression, render};
+pub use verdict::{Row, Status};
 
-/// How one metric moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Unchanged,
-    Better,
-    /// Worse, within its tolerance.
-    Worse,
-    /// Worse by more than its tolerance: fails the gate.
-    Regressed,
-    /// Changed, but its tolerance is `ignore`.
-    Ignored,
-}
+use super::junit;
+use error::input;
+use serde_json::Value;
+use std::path::Path;
 
-impl Status {
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Unchanged => "unchanged",
-            Status::Better => "better",
-            Status::Worse => "worse (within tolerance)",
-            Status::Regressed => "REGRESSED",
-            Status::Ignored => "ignored",
-        }
-    }
-}
-
-/// One compared metric.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// Canonical metric path.
-    pub metric: String,
-    pub better: Better,
-    pub unit: Unit,
-    pub baseline: Option<f64>,
-    pub current: Option<f64>,
-    pub allowance: Allowance,
-    /// The tolerance as written (`10%`, from `--max-regression` or `[compare]`).
-    pub tolerance: String,
-    pub status: Status,
-}
-
-impl Row {
-    /// The value this metric may reach before it regresses (null when it is not gated).
-    pub fn limit(&self) -> Option<f64> {
-        let b = self.baseline?;
-        let slack = match self.allowance {
-            Allowance::Relative(r) => r * b.abs(),
-            Allowance::Absolute(a) => a,
-            Allowance::Ignore => return None,
-        };
-        Some(match self.better {
-            Better::Lower => b + slack,
-            Better::Higher => b - slack,
-        })
-    }
-
-    /// `+22.5 %`, `-3 %`, `new` (from 0), `never reached now`, `reached now`, or empty.
-    pub fn change(&self) -> String {
-        match (self.baseline, self.current) {
-            (Some(b), Some(c)) if b == c => String::new(),
-            (Some(0.0), Some(c)) => format!("{} (from 0)", signed(c, self.unit)),
-            (Some(b), Some(c)) => format!("{:+.1} %", (c - b) / b.abs() * 100.0),
-            (Some(_), None) => "never reached now".into(),
-            (None, Some(_)) => "reached now".into(),
-            (None, None) => String::new(),
-        }
-    }
-
-    /// A value of this metric for people.
-    pub fn show(&self, v: Option<f64>) -> String {
-        v.map_or("null".into(), |v| self.unit.format(v))
-    }
-}
-
-fn signed(v: f64, unit: Unit) -> String {
-    if v >= 0.0 {
-        format!("+{}", unit.format(v))
-    } else {
-        unit.format(v)
-    }
-}
-
-fn judge(better: Better, base: Option<f64>, cur: Option<f64>, allowance: Allowance) -> Status {
-    let changed = |s: Status| {
-        if allowance == Allowance::Ignore {
-            Status::Ignored
-        } else {
-            s
-        }
-    };
-    match (base, cur) {
-        (None, None) => Status::Unchanged,
-        // Reached before, never now: as bad as it gets.
-        (Some(_), None) => changed(Status::Regressed),
-        (None, Some(_)) => Status::Better,
-        (Some(b), Some(c)) => {
-            let worse_by = match better {
-                Better::Lower => c - b,
-                Better::Higher => b - c,
-            };
-            if c == b {
-                Status::Unchanged
-            } else if worse_by < 0.0 {
-                Status::Better
-            } else {
-                let slack = match allowance {
-                    Allowance::Relative(r) => r * b.abs(),
-                    Allowance::Absolute(a) => a,
-                    Allowance::Ignore => return Status::Ignored,
-                };
-                // A hair of slack for decimal rounding in summary.json (6 decimals).
-                if worse_by > slack + 1e-9 * b.abs().max(1.0) {
-                    Status::Regressed
-                } else {
-                    Status::Worse
-                }
-            }
-        }
-    }
-}
-
-/// One run's identity, from its summary.json.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunId {
-    pub dir: PathBuf,
-    pub name: String,
-    pub hash: String,
-    pub engine: String,
-    pub seed: Option<u64>,
-    pub devices: Option<u64>,
-    pub complete: bool,
-}
-
-impl RunId {
-    fn of(dir: &Path, s: &Value) -> RunId {
-        let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
-        RunId {
-            dir: dir.to_path_buf(),
-            name: text(&s["scenario"]["name"]),
-            hash: text(&s["scenario"]["hash"]),
-            engine: text(&s["engine"]),
-            seed: s["seed"].as_u64(),
-            devices: s["devices"].as_u64(),
-            complete: s["complete"].as_bool().unwrap_or(false),
-        }
-    }
-}
-
-/// The result of comparing two runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Comparison {
-    pub current: RunId,
-    pub baseline: RunId,
-    /// Every compared metric, in [`compared_metrics`] order.
-    pub rows: Vec<Row>,
-    /// Why the runs are not comparable, when `--force` compared them anyway.
-    pub forced: Vec<String>,
-    /// The global tolerance (`--max-regression`), as a fraction.
-    pub max_regression: f64,
-}
-
-impl Comparison {
-    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().filter(|r| r.status == Status::Regressed)
-    }
-
-    pub fn passed(&self) -> bool {
-        self.regressions().next().is_none()
-    }
-
-    fn count(&self, s: Status) -> usize {
-        self.rows.iter().filter(|r| r.status == s).count()
-    }
-
-    /// `58 metrics compared: 2 regressed, 1 worse within tolerance, 3 better, 52 unchanged`.
-    pub fn tally(&self) -> String {
-        let mut parts = vec![format!("{} regressed", self.count(Status::Regressed))];
-        for (s, w) in [
-            (Status::Worse, "worse within tolerance"),
-            (Status::Ignored, "changed but ignored"),
-            (Status::Better, "better"),
-            (Status::Unchanged, "unchanged"),
-        ] {
-            let n = self.count(s);
-            if n > 0 {
-                parts.push(format!("{n} {w}"));
-            }
-        }
-        format!("{} metrics compared: {}", self.rows.len(), parts.join(", "))
-    }
-}
-
-/// Options of `fleetsim compare`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CompareOptions {
-    /// How much worse than its baseline any metric may get, as a fraction (`0.1` = 10 %),
-    /// unless the scenario's `[compare]` table says otherwise.
-    pub max_regression: f64,
-    /// Compare runs that are not comparable (different scenario, engine or seed).
+/// What `fleetsim compare` was asked to do.
+#[derive(Clone, Debug)]
+pub struct CompareRequest<'a> {
+    pub current: &'a Path,
+    pub baseline: &'a Path,
+    /// `--max-regression`, as written (`10%`).
+    pub max_regression: &'a str,
     pub force: bool,
+    pub junit: Option<&'a Path>,
+    pub markdown: Option<&'a Path>,
 }
 
-impl Default for CompareOptions {
-    fn default() -> Self {
-        CompareOptions {
-            max_regression: DEFAULT_MAX_REGRESSION,
-            force: false,
-        }
-    }
+/// What it found: the table to print and one line per regression (none: exit 0).
+#[derive(Clone, Debug)]
+pub struct CompareDone {
+    pub comparison: Comparison,
+    pub table: String,
+    pub regressions: Vec<String>,
 }
 
-/// Why two runs cannot be compared (exit 2).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CompareError {
-    /// A results directory or its summary.json cannot be used.
-    #[error("{path}: {message}")]
-    Input {
-        path: String,
-        message: String,
-        hint: Option<String>,
-    },
-    /// The same directory given twice.
-    #[error(
-        "{0} is compared with itself: give the current results directory first, then the baseline's"
-    )]
-    SameDirectory(String),
-    /// Different scenario, engine, seed, or an incomplete run.
-    #[error("the runs are not comparable: {}", .0.join("; "))]
-    NotComparable(Vec<String>),
-}
-
-impl CompareError {
-    /// The message as the binary prints it, with a hint on a second line if there is one.
-    pub fn render(&self) -> String {
-        let hint = match self {
-            CompareError::Input { hint, .. } => hint.clone(),
-            CompareError::SameDirectory(_) => None,
-            CompareError::NotComparable(_) => Some(
-                "compare runs of the same scenario (same file and --set overrides), engine and seed; after changing the scenario on purpose, refresh the baseline; --force compares anyway".into(),
-            ),
-        };
-        match hint {
-            Some(h) => format!("{self}\n  hint: {h}"),
-            None => self.to_string(),
-        }
-    }
-}
-
-pub(crate) fn input(path: &Path, message: impl Into<String>, hint: Option<&str>) -> CompareError {
-    CompareError::Input {
-        path: path.display().to_string(),
-        message: message.into(),
-        hint: hint.map(str::to_string),
-    }
-}
-
-/// Every compared metric a summary holds must be null or a non-negative number: a string, a
-/// table or a negative time is a damaged file (bad input), not a regression to report.
-fn check_values(dir: &Path, doc: &Value) -> Result<(), CompareError> {
-    use crate::metric::{MetricErrorKind, lookup};
-    let path = dir.join("summary.json");
-    for (canonical, _, _) in compared_metrics() {
-        match lookup(doc, &canonical) {
-            // A metric this summary lacks is compared as null (not reached).
-            Err(e) if matches!(e.kind, MetricErrorKind::UnknownMetric { .. }) => {}
-            Err(e) => return Err(input(&path, e.message, None)),
-            Ok(Some(x)) if x < 0.0 => {
-                return Err(input(
-                    &path,
-                    format!("{canonical} is {x}: a metric fleetsim writes is never negative"),
-                    None,
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
-    Ok(())
-}
-
-/// Compares two summary.json documents (`*_dir` only name them in the result).
-pub fn compare(
-    current_dir: &Path,
-    current: &Value,
-    baseline_dir: &Path,
-    baseline: &Value,
-    opts: &CompareOptions,
-) -> Result<Comparison, CompareError> {
-    let cur = RunId::of(current_dir, current);
-    let base = RunId::of(baseline_dir, baseline);
-    let mut why = Vec::new();
-    if cur.name != base.name {
-        why.push(format!(
-            "different scenarios: {} vs {}",
-            cur.name, base.name
-        ));
-    } else if cur.hash != base.hash {
-        why.push(format!(
-            "scenario {} changed: hash {} vs {} (a different file or --set overrides)",
-            cur.name, cur.hash, base.hash
-        ));
-    }
-    if cur.engine != base.engine {
-        why.push(format!(
-            "different engines: {} vs {}",
-            cur.engine, base.engine
-        ));
-    }
-    if cur.seed != base.seed {
-        let s = |x: Option<u64>| x.map_or("?".into(), |x| x.to_string());
-        why.push(format!(
-            "different seeds: {} vs {}",
-            s(cur.seed),
-            s(base.seed)
-        ));
-    }
-    for (id, which) in [(&cur, "current"), (&base, "baseline")] {
-        if !id.complete {
-            why.push(format!(
-                "the {which} run is incomplete (interrupted): its figures stop early"
-            ));
-        }
-    }
-    if !why.is_empty() && !opts.force {
-        return Err(CompareError::NotComparable(why));
-    }
-    for (dir, doc) in [(current_dir, current), (baseline_dir, baseline)] {
-        check_values(dir, doc)?;
-    }
-    // Per-metric tolerances: the current run's [compare] table, as recorded in summary.json.
-    let mut tolerances = Vec::new();
-    if let Some(table) = current.get("compare").and_then(Value::as_object) {
-        for (k, v) in table {
-            let text = v.as_str().unwrap_or_default();
-            let t = parse_tolerance(k, text).map_err(|e| {
-                input(
-                    &current_dir.join("summary.json"),
-                    format!("compare.\"{k}\": {}", e.message),
-                    e.hint.as_deref(),
-                )
+/// Runs `fleetsim compare`: checks every input and output first, compares, writes the JUnit
+/// and Markdown files (atomically) if asked. Every error is bad input (exit 2).
+pub fn command(req: &CompareRequest<'_>) -> Result<CompareDone, CompareError> {
+    let max_regression =
+        parse_max_regression(req.max_regression).map_err(|e| CompareError::Input {
+            path: "--max-regression".into(),
+            message: e.message,
+            hint: e.hint,
+        })?;
+    for (flag, target) in [("--junit", req.junit), ("--markdown", req.markdown)] {
+        if let Some(t) = target {
+            junit::check_target(t).map_err(|m| CompareError::Input {
+                path: flag.into(),
+                message: m,
+                hint: None,
             })?;
-            tolerances.push(t);
         }
     }
-    let global = format!("{}%", number(opts.max_regression * 100.0));
-    let rows = compared_metrics()
-        .into_iter()
-        .filter_map(|(canonical, better, by_default)| {
-            let unit = metric(&canonical).map(|m| m.unit).unwrap_or_default();
-            let (allowance, tolerance) =
-                match tolerances.iter().rev().find(|t| t.canonical == canonical) {
-                    Some(t) => (t.allowance, t.text.clone()),
-                    None if by_default => {
-                        (Allowance::Relative(opts.max_regression), global.clone())
-                    }
-                    None => return None,
-                };
-            let get = |s: &Value| crate::metric::lookup(s, &canonical).ok().flatten();
-            let (b, c) = (get(baseline), get(current));
-            Some(Row {
-                status: judge(better, b, c, allowance),
-                metric: canonical,
-                better,
-                unit,
-                baseline: b,
-                current: c,
-                allowance,
-                tolerance,
-            })
-        })
-        .collect();
-    Ok(Comparison {
-        current: cur,
-        baseline: base,
-        rows,
-        forced: why,
-        max_regression: opts.max_regression,
+    let opts = CompareOptions {
+        max_regression,
+        force: req.force,
+    };
+    let same = match (req.current.canonicalize(), req.baseline.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(CompareError::SameDirectory(
+            req.current.display().to_string(),
+        ));
+    }
+    let current = load_summary(req.current)?;
+    let baseline = load_summary(req.baseline)?;
+    let c = compare(req.current, &current, req.baseline, &baseline, &opts)?;
+    let write = |path: &Path, text: &str| {
+        junit::write_atomic(path, text).map_err(|e| input(path, format!("cannot write: {e}"), None))
+    };
+    if let Some(path) = req.junit {
+        write(path, &junit::to_xml(&[junit::compare_suite(&c)]))?;
+    }
+    if let Some(path) = req.markdown {
+        write(path, &markdown(&c, &current))?;
+    }
+    Ok(CompareDone {
+        table: render(&c),
+        regressions: c.regressions().map(describe_regression).collect(),
+        comparison: c,
     })
 }
 
-/// The table `fleetsim compare` prints: the metrics that changed, then the tally.
-pub fn render(c: &Comparison) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "compare {}: {} (current) vs {} (baseline)",
-        c.current.name,
-        c.current.dir.display(),
-        c.baseline.dir.display()
-    );
-    for w in &c.forced {
-        let _ = writeln!(o, "  forced: {w}");
+/// Reads `DIR/summary.json` and checks it is a fleetsim summary of a format this version
+/// reads.
+pub fn load_summary(dir: &Path) -> Result<Value, CompareError> {
+    let results_hint =
+        Some("give a results directory written by `fleetsim run` (it holds summary.json)");
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(input(dir, "no such directory", results_hint));
+        }
+        Err(e) => return Err(input(dir, format!("cannot read: {e}"), None)),
+        Ok(m) if !m.is_dir() => {
+            return Err(input(dir, "is not a directory", results_hint));
+        }
+        Ok(_) => {}
     }
-    let changed: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.status != Status::Unchanged)
-        .collect();
-    if changed.is_empty() {
-        let _ = writeln!(o, "\n  every compared metric is unchanged");
-    } else {
-        let width = changed
-            .iter()
-            .map(|r| r.metric.len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
-        let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "  {:<width$}  {:>16}  {:>16}  {:>18}  {:>9}  verdict",
-            "metric", "baseline", "current", "change", "tolerance"
-        );
-        for r in changed {
-            let _ = writeln!(
-                o,
-                "  {:<width$}  {:>16}  {:>16}  {:>18}  {:>9}  {}",
-                r.metric,
-                r.show(r.baseline),
-                r.show(r.current),
-                r.change(),
-                r.tolerance,
-                r.status.word()
-            );
+    let path = dir.join("summary.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(input(dir, "has no summary.json", results_hint));
+        }
+        Err(e) => return Err(input(&path, format!("cannot read: {e}"), None)),
+    };
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| input(&path, format!("is not JSON: {e}"), None))?;
+    let format = v.get("format").and_then(Value::as_u64);
+    match format {
+        Some(f) if f == u64::from(crate::summary::FORMAT) => {}
+        Some(f) => {
+            return Err(input(
+                &path,
+                format!(
+                    "is results format {f}; this fleetsim reads format {}",
+                    crate::summary::FORMAT
+                ),
+                Some(
+                    "compare runs written by the same fleetsim version, or refresh the baseline with this one",
+                ),
+            ));
+        }
+        None => {
+            return Err(input(
+                &path,
+                "is not a fleetsim summary (no \"format\" field)",
+                results_hint,
+            ));
         }
     }
-    let _ = writeln!(o);
-    let _ = writeln!(o, "{}", c.tally());
-    o
+    for key in ["scenario", "operations", "online"] {
+        if !v.get(key).is_some_and(Value::is_object) {
+            return Err(input(
+                &path,
+                format!("is not a fleetsim summary (no \"{key}\" table)"),
+                None,
+            ));
+        }
+    }
+    Ok(v)
 }
 
-/// One line per regression, for stderr: `online.t99_s: 1h 2m (baseline 31m 40s, allowed up to 34m 50s)`.
-pub fn describe_regression(r: &Row) -> String {
-    let limit = r
-        .limit()
-        .map(|l| format!(", allowed up to {}", r.unit.format(l)))
-        .unwrap_or_default();
-    format!(
-        "{} is {} (baseline {}{limit}; tolerance {})",
-        r.metric,
-        r.show(r.current),
-        r.show(r.baseline),
-        r.tolerance
-    )
+/// Reads both results directories and compares them.
+pub fn compare_dirs(
+    current: &Path,
+    baseline: &Path,
+    opts: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    let same = match (current.canonicalize(), baseline.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(CompareError::SameDirectory(current.display().to_string()));
+    }
+    let cur = load_summary(current)?;
+    let base = load_summary(baseline)?;
+    compare(current, &cur, baseline, &base, opts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metric::MetricErrorKind;
     use serde_json::json;
 
-    fn run(t99: f64, throttled: u64) -> Value {
+    fn run(t99: f64) -> Value {
         let mut s = crate::results::summary::tests::summary_value();
         s["scenario"]["name"] = json!("unit");
-        s["scenario"]["hash"] = json!("abc");
-        s["seed"] = json!(1);
         s["online"]["t99_s"] = json!(t99);
-        s["operations"]["hub.connect"]["throttled"] = json!(throttled);
-        s["operations"]["device.boot_to_online"]["ok"] = json!(100);
         s
     }
 
-    fn cmp(cur: &Value, base: &Value, opts: &CompareOptions) -> Result<Comparison, CompareError> {
-        compare(Path::new("cur"), cur, Path::new("base"), base, opts)
-    }
-
-    fn row<'a>(c: &'a Comparison, m: &str) -> &'a Row {
-        c.rows.iter().find(|r| r.metric == m).unwrap()
-    }
-
     #[test]
-    fn the_compared_table_names_real_metrics() {
-        let all = compared_metrics();
-        assert_eq!(all.len(), 5 + 9 * 6);
-        for (m, _, _) in &all {
-            assert_eq!(&metric(m).unwrap().canonical, m, "{m}");
-        }
-        assert_eq!(all.iter().filter(|(_, _, d)| *d).count(), 5 + 7 * 6);
-        // Operation by operation.
-        assert_eq!(all[5].0, "operations.dps.status_lookup.throttled");
-        assert_eq!(all[14].0, "operations.dps.register.throttled");
-    }
-
-    #[test]
-    fn identical_runs_pass_with_every_metric_unchanged() {
-        let c = cmp(&run(100.0, 0), &run(100.0, 0), &CompareOptions::default()).unwrap();
-        assert!(c.passed());
-        assert!(c.rows.iter().all(|r| r.status == Status::Unchanged));
-        assert!(render(&c).contains("every compared metric is unchanged"));
-    }
-
-    #[test]
-    fn worse_beyond_tolerance_regresses_and_better_never_does() {
-        let opts = CompareOptions::default();
-        let c = cmp(&run(115.0, 0), &run(100.0, 0), &opts).unwrap();
-        assert_eq!(row(&c, "online.t99_s").status, Status::Regressed);
-        assert_eq!(row(&c, "online.t99_s").limit(), Some(110.0));
-        assert!(!c.passed());
-        let c = cmp(&run(109.0, 0), &run(100.0, 0), &opts).unwrap();
-        assert_eq!(row(&c, "online.t99_s").status, Status::Worse);
-        assert!(c.passed());
-        let c = cmp(&run(50.0, 0), &run(100.0, 0), &opts).unwrap();
-        assert_eq!(row(&c, "online.t99_s").status, Status::Better);
-        // From zero, any increase is a regression under a relative tolerance.
-        let c = cmp(&run(100.0, 1), &run(100.0, 0), &opts).unwrap();
-        let r = row(&c, "operations.hub.connect.throttled");
-        assert_eq!(r.status, Status::Regressed);
-        assert_eq!(r.change(), "+1 (from 0)");
-        // Fewer devices online is worse.
-        let mut fewer = run(100.0, 0);
-        fewer["operations"]["device.boot_to_online"]["ok"] = json!(80);
-        let c = cmp(&fewer, &run(100.0, 0), &opts).unwrap();
-        assert_eq!(
-            row(&c, "operations.device.boot_to_online.ok").status,
-            Status::Regressed
-        );
-        // Never reached now: a regression; reached now: better.
-        let mut never = run(100.0, 0);
-        never["online"]["t99_s"] = Value::Null;
-        let c = cmp(&never, &run(100.0, 0), &opts).unwrap();
-        assert_eq!(row(&c, "online.t99_s").status, Status::Regressed);
-        assert_eq!(row(&c, "online.t99_s").change(), "never reached now");
-        let c = cmp(&run(100.0, 0), &never, &opts).unwrap();
-        assert_eq!(row(&c, "online.t99_s").status, Status::Better);
-        // A zero tolerance fails any worsening.
-        let strict = CompareOptions {
-            max_regression: 0.0,
-            ..opts
+    fn directories_are_checked_before_anything_is_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let write = |name: &str, v: &Value| {
+            std::fs::create_dir_all(d.join(name)).unwrap();
+            std::fs::write(d.join(name).join("summary.json"), v.to_string()).unwrap();
         };
-        let c = cmp(&run(100.5, 0), &run(100.0, 0), &strict).unwrap();
-        assert!(!c.passed());
-        let text = render(&c);
-        assert!(text.contains("online.t99_s"), "{text}");
-        assert!(text.contains("REGRESSED"), "{text}");
-        assert!(text.contains("+0.5 %"), "{text}");
-    }
-
-    #[test]
-    fn per_metric_tolerances_come_from_the_current_summary() {
-        let mut cur = run(150.0, 7);
-        cur["compare"] = json!({
-            "online.t99": "60s",
-            "operations.hub.connect.throttled": "ignore",
-        });
-        let c = cmp(&cur, &run(100.0, 0), &CompareOptions::default()).unwrap();
-        let r = row(&c, "online.t99_s");
-        assert_eq!((r.status, r.tolerance.as_str()), (Status::Worse, "60s"));
-        assert_eq!(r.limit(), Some(160.0));
-        assert_eq!(
-            row(&c, "operations.hub.connect.throttled").status,
-            Status::Ignored
-        );
-        assert!(c.passed());
-        // The latency tails are compared only when [compare] names them.
-        let mut tail = run(100.0, 0);
-        tail["operations"]["hub.connect"]["latency_ms"]["max"] = json!(900.0);
-        let mut base = run(100.0, 0);
-        base["operations"]["hub.connect"]["latency_ms"]["max"] = json!(100.0);
-        let c = cmp(&tail, &base, &CompareOptions::default()).unwrap();
-        assert!(c.passed());
-        assert!(c.rows.iter().all(|r| !r.metric.ends_with(".max")));
-        tail["compare"] = json!({"operations.hub.connect.latency_ms.max": "50%"});
-        let c = cmp(&tail, &base, &CompareOptions::default()).unwrap();
-        assert_eq!(
-            row(&c, "operations.hub.connect.latency_ms.max").status,
-            Status::Regressed
-        );
-        cur["compare"] = json!({"online.t99": "soon"});
-        let e = cmp(&cur, &run(100.0, 0), &CompareOptions::default()).unwrap_err();
+        write("a", &run(100.0));
+        write("b", &run(100.0));
+        let req = |cur: &'static str, base: &'static str| (d.join(cur), d.join(base));
+        let go = |(cur, base): (std::path::PathBuf, std::path::PathBuf)| {
+            command(&CompareRequest {
+                current: &cur,
+                baseline: &base,
+                max_regression: "10%",
+                force: false,
+                junit: None,
+                markdown: None,
+            })
+            .map(|_| ())
+            .map_err(|e| e.render())
+        };
+        assert!(go(req("a", "b")).is_ok());
+        let e = go(req("a", "a")).unwrap_err();
+        assert!(e.contains("compared with itself"), "{e}");
+        let e = go(req("a", "nope")).unwrap_err();
+        assert!(e.contains("nope: no such directory"), "{e}");
+        std::fs::create_dir(d.join("empty")).unwrap();
+        let e = go(req("a", "empty")).unwrap_err();
+        assert!(e.contains("empty: has no summary.json"), "{e}");
+        let mut two = run(100.0);
+        two["format"] = json!(2);
+        write("future", &two);
+        let e = go(req("a", "future")).unwrap_err();
         assert!(
-            e.render().contains("compare.\"online.t99\""),
-            "{}",
-            e.render()
+            e.contains("is results format 2; this fleetsim reads format 1"),
+            "{e}"
         );
-    }
-
-    #[test]
-    fn tolerances_parse_and_check_their_metric() {
-        let t = parse_tolerance("online.t99", "25%").unwrap();
-        assert_eq!(
-            (t.canonical.as_str(), t.allowance),
-            ("online.t99_s", Allowance::Relative(0.25))
-        );
-        let t = parse_tolerance("operations.hub.connect.latency_ms.p99", "2s").unwrap();
-        assert_eq!(t.allowance, Allowance::Absolute(2000.0));
-        assert_eq!(
-            parse_tolerance("operations.dps.register.throttled", "100")
-                .unwrap()
-                .allowance,
-            Allowance::Absolute(100.0)
-        );
-        assert_eq!(
-            parse_tolerance("operations.dps.register.throttle_rate", "IGNORE")
-                .unwrap()
-                .allowance,
-            Allowance::Ignore
-        );
-        let e = parse_tolerance("operations.dps.register.throttled", "5m").unwrap_err();
-        assert_eq!(e.kind, MetricErrorKind::UnitMismatch);
-        let e = parse_tolerance("model.lower_bound_s.t99", "5%").unwrap_err();
-        assert_eq!(e.kind, MetricErrorKind::NotCompared);
-        assert!(parse_tolerance("online.t98", "5%").is_err());
-        assert!(parse_tolerance("online.t99", "-5%").is_err());
-        assert!(parse_tolerance("online.t99", "lots").is_err());
-        assert_eq!(parse_max_regression("10%").unwrap(), 0.1);
-        assert_eq!(parse_max_regression("0").unwrap(), 0.0);
-        assert!(parse_max_regression("10").is_err());
-        assert!(parse_max_regression("-1%").is_err());
-    }
-
-    #[test]
-    fn runs_of_different_scenarios_seeds_or_engines_are_not_comparable() {
-        let base = run(100.0, 0);
-        let opts = CompareOptions::default();
-        for (key, value, expect) in [
-            ("hash", json!("def"), "hash def vs abc"),
-            ("name", json!("other"), "different scenarios"),
-        ] {
-            let mut cur = base.clone();
-            cur["scenario"][key] = value;
-            let e = cmp(&cur, &base, &opts).unwrap_err();
-            assert!(e.render().contains(expect), "{}", e.render());
-            assert!(e.render().contains("--force"), "{}", e.render());
-        }
-        let mut cur = base.clone();
-        cur["seed"] = json!(2);
-        cur["engine"] = json!("live");
-        cur["complete"] = json!(false);
-        let e = cmp(&cur, &base, &opts).unwrap_err();
-        let CompareError::NotComparable(why) = &e else {
-            panic!("{e:?}")
-        };
-        assert_eq!(why.len(), 3, "{why:?}");
-        // Forced: compared, and the reasons are kept.
-        let forced = CompareOptions {
-            force: true,
-            ..opts
-        };
-        let c = cmp(&cur, &base, &forced).unwrap();
-        assert_eq!(c.forced.len(), 3);
-        assert!(render(&c).contains("forced: different seeds"));
+        write("junk", &json!({"hello": 1}));
+        let e = go(req("a", "junk")).unwrap_err();
+        assert!(e.contains("not a fleetsim summary"), "{e}");
+        std::fs::create_dir(d.join("text")).unwrap();
+        std::fs::write(d.join("text").join("summary.json"), "{").unwrap();
+        let e = go(req("a", "text")).unwrap_err();
+        assert!(e.contains("is not JSON"), "{e}");
     }
 }

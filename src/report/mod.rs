@@ -9,7 +9,6 @@
 //!   directory renamed into place). [`check_writable`] runs the same checks before a run starts.
 
 pub mod compare;
-pub mod gate;
 pub mod junit;
 pub mod merge;
 pub mod page;

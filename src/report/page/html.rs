@@ -3,9 +3,9 @@
 //! and when printed to PDF. A pure function of the [`ReportModel`].
 
 use super::charts::{self, Chart, Mark};
+use super::content::{self, Table};
 use super::model::ReportModel;
 use super::plan;
-use super::story::{self, Table};
 use super::text::html as esc;
 use std::fmt::Write;
 
@@ -139,27 +139,27 @@ pub fn render_html(m: &ReportModel) -> String {
         esc(&s.scenario.name),
         esc(&s.scenario.description)
     );
-    if let Some(b) = story::banner(m) {
+    if let Some(b) = content::banner(m) {
         let _ = writeln!(o, "<p class=\"banner\" id=\"incomplete\">{}</p>", esc(&b));
     }
-    let _ = writeln!(o, "<p class=\"lede\">{}</p>", esc(&story::paragraph(m)));
-    if let Some(missing) = story::missing(m) {
+    let _ = writeln!(o, "<p class=\"lede\">{}</p>", esc(&content::paragraph(m)));
+    if let Some(missing) = content::missing(m) {
         let _ = writeln!(o, "<p class=\"aside\">{}</p>", esc(&missing));
     }
 
     o.push_str(
         "<section id=\"tables\">\n<h2>Time to online: measured against the quota model</h2>\n",
     );
-    table(&mut o, &story::online_table(m), "");
+    table(&mut o, &content::online_table(m), "");
     o.push_str("<p class=\"note\">Best possible is the quota model's lower bound, computed from the boot schedule and the limits alone: a measured time is never earlier. The gap is what throttling, retries and back-off cost.</p>\n");
 
     o.push_str("<h2>Operations</h2>\n");
-    table(&mut o, &story::operations_table(m), "wide");
-    let unused = story::unused_operations(m);
+    table(&mut o, &content::operations_table(m), "wide");
+    let unused = content::unused_operations(m);
     let mut note = String::from(
         "Latency is of OK answers only, measured from when the device meant to act; device.boot_to_online is the whole onboarding, retries and back-offs included.",
     );
-    if !story::any_failures(m) {
+    if !content::any_failures(m) {
         note.push_str(" No attempt ended in an error or a timeout.");
     }
     if !unused.is_empty() {
@@ -167,7 +167,7 @@ pub fn render_html(m: &ReportModel) -> String {
     }
     let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(&note));
 
-    if let Some(t) = story::live_table(m) {
+    if let Some(t) = content::live_table(m) {
         o.push_str("<h2>Live run</h2>\n");
         table(&mut o, &t, "");
         for w in s.live.iter().flat_map(|l| &l.warnings) {
@@ -180,13 +180,13 @@ pub fn render_html(m: &ReportModel) -> String {
         o.push_str("<p class=\"note\">Operation latencies above are from when each device meant to act (its boot or retry timer), pacing waits included; wire connect is the socket alone; generator lag is how late the generator itself started scheduled actions.</p>\n");
     }
 
-    if let Some(t) = story::slo_table(m) {
+    if let Some(t) = content::slo_table(m) {
         o.push_str("<h2>SLOs</h2>\n");
         table(&mut o, &t, "");
     }
 
-    if story::limits_table(m).is_some()
-        || story::demand_table(m).is_some()
+    if content::limits_table(m).is_some()
+        || content::demand_table(m).is_some()
         || !s.model.waste.is_empty()
     {
         o.push_str("<h2>Model against measured</h2>\n");
@@ -200,14 +200,14 @@ pub fn render_html(m: &ReportModel) -> String {
             }
             o.push_str("</ul>\n");
         }
-        if let Some(t) = story::limits_table(m) {
+        if let Some(t) = content::limits_table(m) {
             table(&mut o, &t, "");
             o.push_str("<p class=\"note\">OK while throttled: the rate the service delivered while it was refusing some of these requests, which is when the limit was binding. Busiest OK can exceed the limit: a limit admits a burst (one minute's worth by default) before it throttles.</p>\n");
         }
-        if let Some(t) = story::demand_table(m) {
+        if let Some(t) = content::demand_table(m) {
             table(&mut o, &t, "");
         }
-        if let Some(q) = story::daily_quota(m) {
+        if let Some(q) = content::daily_quota(m) {
             let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(&q));
         }
     }
@@ -228,12 +228,12 @@ pub fn render_html(m: &ReportModel) -> String {
             let _ = writeln!(o, "<p>Goal: <code>{}</code></p>", esc(g));
         }
         figure(&mut o, &plan::plan_chart(p));
-        table(&mut o, &story::plan_table(p), "");
+        table(&mut o, &content::plan_table(p), "");
         o.push_str("</section>\n");
     }
 
     o.push_str("<section id=\"run\">\n<h2>About this run</h2>\n<dl class=\"facts\">\n");
-    for (k, v) in story::facts(m) {
+    for (k, v) in content::facts(m) {
         let _ = writeln!(o, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
     }
     o.push_str("</dl>\n</section>\n");

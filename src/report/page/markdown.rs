@@ -2,8 +2,8 @@
 //! (`cat report.md >> "$GITHUB_STEP_SUMMARY"`) or a pull-request comment. A pure function of
 //! the [`ReportModel`].
 
+use super::content::{self, Table};
 use super::model::ReportModel;
-use super::story::{self, Table};
 use super::text::md;
 use std::fmt::Write;
 
@@ -40,29 +40,29 @@ pub fn render_markdown(m: &ReportModel) -> String {
     if !s.scenario.description.is_empty() {
         let _ = writeln!(o, "_{}_\n", md(&s.scenario.description));
     }
-    if let Some(b) = story::banner(m) {
+    if let Some(b) = content::banner(m) {
         let _ = writeln!(o, "> **Warning:** {}\n", md(&b));
     }
-    let _ = writeln!(o, "{}\n", md(&story::paragraph(m)));
-    if let Some(missing) = story::missing(m) {
+    let _ = writeln!(o, "{}\n", md(&content::paragraph(m)));
+    if let Some(missing) = content::missing(m) {
         let _ = writeln!(o, "{}\n", md(&missing));
     }
     o.push_str("## Time to online\n\n");
-    table(&mut o, &story::online_table(m));
+    table(&mut o, &content::online_table(m));
     o.push_str("## Operations\n\n");
-    table(&mut o, &story::operations_table(m));
-    if let Some(t) = story::live_table(m) {
+    table(&mut o, &content::operations_table(m));
+    if let Some(t) = content::live_table(m) {
         o.push_str("## Live run\n\n");
         table(&mut o, &t);
         for w in s.live.iter().flat_map(|l| &l.warnings) {
             let _ = writeln!(o, "> **Warning:** {}\n", md(w));
         }
     }
-    if let Some(t) = story::slo_table(m) {
+    if let Some(t) = content::slo_table(m) {
         o.push_str("## SLOs\n\n");
         table(&mut o, &t);
     }
-    if let Some(t) = story::limits_table(m) {
+    if let Some(t) = content::limits_table(m) {
         o.push_str("## Quota limits: model against measured\n\n");
         table(&mut o, &t);
     }
@@ -78,9 +78,9 @@ pub fn render_markdown(m: &ReportModel) -> String {
         if let Some(g) = &p.goal {
             let _ = writeln!(o, "Goal: `{}`\n", g.replace('`', "'"));
         }
-        table(&mut o, &story::plan_table(p));
+        table(&mut o, &content::plan_table(p));
     }
-    if let Some(q) = story::daily_quota(m) {
+    if let Some(q) = content::daily_quota(m) {
         let _ = writeln!(o, "{}\n", md(&q));
     }
     o.push_str("Charts: `report.html` in the results directory.\n");

@@ -2,28 +2,28 @@
 //! than read.
 //!
 //! One serialisable [`ReportModel`] is read from the results directory's files alone
-//! ([`load_dir`]); the HTML ([`render_html`]) and Markdown ([`render_markdown`]) are pure
+//! ([`read_results`]); the HTML ([`render_html`]) and Markdown ([`render_markdown`]) are pure
 //! functions of it. `fleetsim run` renders from the files it has just written, inside its
 //! atomic write, and `fleetsim report DIR` takes the same path, so both give the same bytes.
 
 mod charts;
+mod content;
 mod html;
-mod load;
 mod markdown;
 mod model;
 mod plan;
-mod story;
+mod read;
 mod text;
 
 pub use charts::{Chart, Legend, Mark};
 pub use html::render_html;
-pub use load::{LoadError, MAX_POINTS, load_dir};
 pub use markdown::render_markdown;
 pub use model::{
     Bounds, BucketPoint, CapacityView, Counts, DailyQuotaView, DemandView, LatencyRow, ModelView,
     ReportModel, RunFacts, SloView, Spectrum, SpectrumPoint, SummaryView, TimelineView,
 };
 pub use plan::{PlanPoint, PlanView, plan_chart};
+pub use read::{MAX_POINTS, ReadError, read_results};
 
 use std::fs;
 use std::io;
@@ -38,7 +38,7 @@ pub const MD_FILE: &str = "report.md";
 pub enum PageError {
     /// The directory cannot be read as results (bad input).
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Read(#[from] ReadError),
     /// The report could not be written into the directory.
     #[error("writing {}: {source}", path.display())]
     Write {
@@ -70,8 +70,9 @@ fn write_atomic(path: &Path, contents: &str) -> Result<(), PageError> {
 /// never costs a run its results: `report.html` and `report.md` then say why, and
 /// `fleetsim report DIR` can render them again later. Only a failure to write is an error.
 pub fn write_reports_for_run(dir: &Path) -> Result<(), PageError> {
-    let rendered =
-        std::panic::catch_unwind(|| load_dir(dir).map(|m| (render_html(&m), render_markdown(&m))));
+    let rendered = std::panic::catch_unwind(|| {
+        read_results(dir).map(|m| (render_html(&m), render_markdown(&m)))
+    });
     let (html, md) = match rendered {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => unrendered(&e.to_string()),
@@ -96,7 +97,7 @@ fn unrendered(why: &str) -> (String, String) {
 /// Reads the results directory `dir` and (re)writes its `report.html` and `report.md`.
 /// Returns the paths written.
 pub fn write_reports(dir: &Path) -> Result<[PathBuf; 2], PageError> {
-    let model = load_dir(dir)?;
+    let model = read_results(dir)?;
     let html_path = dir.join(HTML_FILE);
     let md_path = dir.join(MD_FILE);
     write_atomic(&html_path, &render_html(&model))?;
@@ -112,7 +113,7 @@ mod tests {
     fn a_run_keeps_its_results_when_its_report_cannot_be_rendered() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("summary.json"), r#"{"format": 1}"#).unwrap();
-        assert!(matches!(write_reports(dir.path()), Err(PageError::Load(_))));
+        assert!(matches!(write_reports(dir.path()), Err(PageError::Read(_))));
         write_reports_for_run(dir.path()).unwrap();
         let html = fs::read_to_string(dir.path().join(HTML_FILE)).unwrap();
         assert!(html.contains("The report could not be rendered:"), "{html}");

@@ -17,7 +17,7 @@ pub struct ReportModel {
     pub summary: SummaryView,
     /// `run.json`; `None` when the file is absent.
     pub run: Option<RunFacts>,
-    /// `timeline.csv`, aggregated to at most [`super::load::MAX_POINTS`] points.
+    /// `timeline.csv`, aggregated to at most [`super::read::MAX_POINTS`] points.
     pub timeline: Option<TimelineView>,
     /// `latency.csv`: Ok counts and means (the percentiles are in `summary`).
     pub latency: Vec<LatencyRow>,

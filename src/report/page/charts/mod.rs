@@ -270,7 +270,7 @@ pub(crate) fn time_axes<'a>(
     let axes = Axes {
         x_ticks,
         x_end,
-        x_desc: format!("{} ({})", super::story::clock_name(m), unit.name),
+        x_desc: format!("{} ({})", super::content::clock_name(m), unit.name),
         x_fmt: &plain_tick,
         y_start: 0.0,
         y_ticks,

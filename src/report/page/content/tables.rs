@@ -1,183 +1,11 @@
-//! What the report says, independent of markup: the opening paragraph, the banner of an
-//! incomplete run, and the tables as rows of cells. [`super::html`] and [`super::markdown`]
-//! only format these.
+//! The report's tables as rows of cells: time to online against the model, operations,
+//! quota limits and demand against what was measured, SLOs, the live run's figures, a plan's
+//! configurations, and the run's facts.
 
-use super::model::{ReportModel, TimelineView};
-use super::plan::PlanView;
-use super::text;
-
-/// A table: a header, rows of cells, and which columns are numeric (right-aligned).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Table {
-    pub head: Vec<String>,
-    pub numeric: Vec<bool>,
-    pub rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn new(head: &[(&str, bool)]) -> Table {
-        Table {
-            head: head.iter().map(|(h, _)| h.to_string()).collect(),
-            numeric: head.iter().map(|(_, n)| *n).collect(),
-            rows: Vec::new(),
-        }
-    }
-}
-
-/// The operations that are requests to a service (not the end-to-end `device.boot_to_online`).
-fn requests(m: &ReportModel) -> impl Iterator<Item = (&str, &crate::report::OpSummary)> {
-    m.summary
-        .operations
-        .0
-        .iter()
-        .filter(|(op, _)| op != "device.boot_to_online")
-        .map(|(op, s)| (op.as_str(), s))
-}
-
-/// Devices that were ever online by the end of the run.
-fn ever_online(m: &ReportModel) -> Option<u64> {
-    m.timeline
-        .as_ref()
-        .and_then(|t| t.points.last().map(|p| p.ever_online))
-        .or_else(|| {
-            m.summary
-                .operations
-                .get("device.boot_to_online")
-                .map(|s| s.ok)
-        })
-}
-
-/// The warning shown above everything when the figures do not cover the whole run.
-pub(crate) fn banner(m: &ReportModel) -> Option<String> {
-    let s = &m.summary;
-    if !s.complete {
-        return Some(format!(
-            "Incomplete run: it was interrupted at {} of {}, so every figure below covers only the time up to then and devices still on their way are missing from the tail.",
-            text::clock(s.end_s),
-            clock_name(m)
-        ));
-    }
-    None
-}
-
-/// The opening paragraph: what happened, in one go.
-pub(crate) fn paragraph(m: &ReportModel) -> String {
-    let s = &m.summary;
-    let mut p = format!(
-        "The {} scenario ran {} devices on the {} engine (seed {}).",
-        s.scenario.name,
-        text::count(s.devices),
-        s.engine,
-        s.seed
-    );
-    let b = &s.model.lower_bound_s;
-    match s.online.t99_s {
-        Some(t) => {
-            p.push_str(&format!(
-                " 99 % of the fleet was online after {} of {}",
-                text::duration(t),
-                clock_name(m)
-            ));
-            match b.t99 {
-                Some(lb) if lb > 0.0 => p.push_str(&format!(
-                    ", {:.2}× the quota model's best possible ({}).",
-                    t / lb,
-                    text::duration(lb)
-                )),
-                _ => p.push('.'),
-            }
-            match s.online.t100_s {
-                Some(t100) => p.push_str(&format!(
-                    " The last device was online after {}.",
-                    text::duration(t100)
-                )),
-                None => {
-                    if let Some(e) = ever_online(m) {
-                        p.push_str(&format!(
-                            " {} devices were never online.",
-                            text::count(s.devices.saturating_sub(e))
-                        ));
-                    }
-                }
-            }
-        }
-        None => {
-            p.push_str(&format!(
-                " 99 % of the fleet was never online: the run stopped at {}",
-                text::clock(s.end_s)
-            ));
-            match ever_online(m) {
-                Some(e) => p.push_str(&format!(
-                    " with {} ({}) online at least once.",
-                    text::count(e),
-                    text::percent(e as f64 / s.devices.max(1) as f64)
-                )),
-                None => p.push('.'),
-            }
-        }
-    }
-    if let Some(bn) = &s.model.bottleneck {
-        p.push_str(&format!(" The bottleneck is {}", text::stage_name(bn)));
-        match &s.model.verdict {
-            Some(v) => p.push_str(&format!(" (quota model: {v}).")),
-            None => p.push('.'),
-        }
-    }
-    let (attempts, throttled) =
-        requests(m).fold((0, 0), |(a, t), (_, s)| (a + s.attempts, t + s.throttled));
-    if attempts > 0 {
-        if throttled == 0 {
-            p.push_str(&format!(
-                " None of the {} requests was throttled.",
-                text::count(attempts)
-            ));
-        } else {
-            let hit: Vec<String> = requests(m)
-                .filter(|(_, s)| s.throttled > 0)
-                .map(|(op, s)| format!("{} {}", text::op_name(op), text::percent(s.throttle_rate)))
-                .collect();
-            p.push_str(&format!(
-                " {} of {} requests were answered 429 (throttled): {}",
-                text::percent(throttled as f64 / attempts as f64),
-                text::count(attempts),
-                hit.join(", ")
-            ));
-            let clean: Vec<&str> = requests(m)
-                .filter(|(_, s)| s.attempts > 0 && s.throttled == 0)
-                .map(|(op, _)| text::op_name(op))
-                .collect();
-            if clean.is_empty() {
-                p.push('.');
-            } else {
-                p.push_str(&format!("; {} never.", clean.join(" and ")));
-            }
-        }
-    }
-    if !s.slo.is_empty() {
-        let met = s.slo.iter().filter(|v| v.pass).count();
-        p.push_str(&format!(" SLOs: {met} of {} met", s.slo.len()));
-        let missed: Vec<String> = s
-            .slo
-            .iter()
-            .filter(|v| !v.pass)
-            .map(|v| {
-                format!(
-                    "{} {} (measured {})",
-                    v.metric,
-                    v.condition,
-                    v.measured
-                        .map_or("nothing".into(), |x| text::metric_value(&v.metric, x))
-                )
-            })
-            .collect();
-        if missed.is_empty() {
-            p.push('.');
-        } else {
-            p.push_str(&format!("; missed: {}.", missed.join("; ")));
-        }
-    }
-    p
-}
+use super::{Table, ever_online, is_live};
+use crate::report::page::model::{ReportModel, TimelineView};
+use crate::report::page::plan::PlanView;
+use crate::report::page::text;
 
 /// Time to 50/90/99/100 % online, measured beside the model's lower bound.
 pub(crate) fn online_table(m: &ReportModel) -> Table {
@@ -415,20 +243,6 @@ pub(crate) fn demand_table(m: &ReportModel) -> Option<Table> {
     Some(t)
 }
 
-/// The daily message quota, in a sentence.
-pub(crate) fn daily_quota(m: &ReportModel) -> Option<String> {
-    let q = m.summary.model.daily_quota.as_ref()?;
-    let end = match q.hours_until_spent {
-        Some(h) => format!("it is spent after {h:.1} h"),
-        None => "it lasts the day".into(),
-    };
-    Some(format!(
-        "Daily message quota: at steady state the fleet sends {} of the {} messages a day the hubs allow; {end}.",
-        text::count(q.fleet_messages_per_day),
-        text::count(q.messages_per_day)
-    ))
-}
-
 pub(crate) fn slo_table(m: &ReportModel) -> Option<Table> {
     if m.summary.slo.is_empty() {
         return None;
@@ -460,20 +274,6 @@ pub(crate) fn live_table(m: &ReportModel) -> Option<Table> {
         t.rows.push(vec![label.to_string(), text]);
     }
     Some(t)
-}
-
-/// Whether the run was on the wall clock (its times are wall time, not simulated).
-fn is_live(m: &ReportModel) -> bool {
-    m.summary.engine == "live"
-}
-
-/// What the run's times are measured in: "simulated time" (virtual engine) or "wall time".
-pub(crate) fn clock_name(m: &ReportModel) -> &'static str {
-    if is_live(m) {
-        "wall time"
-    } else {
-        "simulated time"
-    }
 }
 
 pub(crate) fn plan_table(p: &PlanView) -> Table {
@@ -564,25 +364,4 @@ pub(crate) fn facts(m: &ReportModel) -> Vec<(&'static str, String)> {
         }
     }
     f
-}
-
-/// A sentence on the files the report could not find.
-pub(crate) fn missing<'a>(m: &'a ReportModel) -> Option<String> {
-    if m.missing.is_empty() {
-        return None;
-    }
-    let what = |f: &'a str| -> &'a str {
-        match f {
-            "timeline.csv" => "timeline.csv (no charts over time)",
-            "histograms.hlog" => "histograms.hlog (no latency spectrum)",
-            "latency.csv" => "latency.csv (no mean latencies)",
-            "run.json" => "run.json (no wall-clock facts)",
-            other => other,
-        }
-    };
-    let list: Vec<&str> = m.missing.iter().map(|f| what(f)).collect();
-    Some(format!(
-        "Not in this results directory: {}.",
-        list.join(", ")
-    ))
 }
