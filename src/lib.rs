@@ -6,10 +6,12 @@
 //! holds the layers above it, each importing only from the ones before it (ARCHITECTURE.md;
 //! `tests/layers.rs` checks it):
 //!
-//! `sys`, `input`, `protocol` → `results` → `mock` → `engine` → `report` → `plan` → `run`.
+//! `sys`, `input`, `protocol` → `results` → `mock` → `engine` → `report` → `plan` → `run`,
+//! `cmd` (one module per subcommand, and the one map from failures to exit codes).
 
 pub use fleetsim_core::{device, mem, metric, quota, rng, scenario, service, summary, time};
 
+pub mod cmd;
 pub mod engine;
 pub mod input;
 pub mod mock;

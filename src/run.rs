@@ -1,5 +1,6 @@
-//! `fleetsim run`: scenario → quota model → engine → results directory. The binary wraps this
-//! with argument parsing, progress display and exit codes; tests call it directly.
+//! The run pipeline: scenario → quota model → engine → results directory. `cmd::run` wraps it
+//! with argument parsing and progress display, `cmd::Error::exit_code` maps its errors to exit
+//! codes; tests call it directly.
 
 use crate::engine::StopReason;
 use crate::engine::live::{self, LiveError, LiveOptions, LiveProgress};
@@ -45,17 +46,6 @@ pub enum RunError {
     /// The live engine could not start (exit 2 for bad input or limits, 3 for a failure).
     #[error("{0}")]
     Live(#[from] LiveError),
-}
-
-impl RunError {
-    /// The process exit code: 2 bad input (nothing ran), 3 the run or its writing failed.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::Scenario(_) | RunError::Output(_) | RunError::Junit(_) => 2,
-            RunError::Live(LiveError::Input(_) | LiveError::Descriptors { .. }) => 2,
-            RunError::Live(LiveError::Failed(_)) | RunError::Write(_) => 3,
-        }
-    }
 }
 
 /// Which engine drives the devices.
