@@ -2,7 +2,8 @@
 //! `summary.json` of each shipped scenario as the code before the workspace split (issue 14)
 //! wrote it: smoke at its full size, the three large ones cut to 3,000 devices so the test runs
 //! in seconds on a debug build. A change that moves any byte of a summary fails here; a change
-//! that means to (a model change) regenerates the file and says why in its commit.
+//! that means to (a model change) regenerates the files with `FLEETSIM_BLESS=1 cargo test --test
+//! golden` and says in its commit why, and which lines moved.
 
 mod common;
 use common::{fleetsim, scenario, stderr};
@@ -28,6 +29,9 @@ fn check(name: &str, sets: &[&str], golden: &str) {
     let want_path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(golden);
+    if std::env::var_os("FLEETSIM_BLESS").is_some() {
+        std::fs::write(&want_path, &got).unwrap();
+    }
     let want = std::fs::read_to_string(&want_path).unwrap();
     if got != want {
         let line = got

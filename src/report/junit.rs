@@ -281,7 +281,7 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains(r#"message="online.t99 &lt; 30m: measured 31m 40s; threshold &lt; 1800 s" type="slo""#),
+            xml.contains(r#"message="online.t99 &lt; 30m: measured 31 m 40 s; threshold &lt; 30 m" type="slo""#),
             "{xml}"
         );
         assert!(xml.contains("measured: 1900 s\n"), "{xml}");

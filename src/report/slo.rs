@@ -126,7 +126,7 @@ mod tests {
         );
         let text = render(&v);
         assert!(text.contains("online.t50"), "{text}");
-        assert!(text.contains("504.468ms"), "{text}");
+        assert!(text.contains("504 ms"), "{text}");
         assert!(text.contains("null (never reached)"), "{text}");
         assert!(text.contains("3 SLOs: 2 failed"), "{text}");
         let line = failure_line(&v).unwrap();

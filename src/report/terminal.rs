@@ -2,19 +2,20 @@
 //! lower bounds. A pure function of the results, so it is tested like any renderer.
 
 use super::{RunInfo, Summary};
+use crate::metric::duration::human;
 use crate::quota::model::{ModelReport, QUANTILES};
 use crate::scenario::units::{format_clock as clock, format_count as thousands};
 use std::fmt::Write;
 use std::path::Path;
 
+/// A latency given in milliseconds, in the one duration format ([`human`]).
 fn ms(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| {
-        if v >= 100.0 {
-            format!("{v:.0}")
-        } else {
-            format!("{v:.1}")
-        }
-    })
+    v.map_or("-".into(), |v| human(v / 1e3))
+}
+
+/// An online time in seconds, or `never`.
+fn secs(v: Option<f64>) -> String {
+    v.map_or("never".into(), human)
 }
 
 pub fn render(
@@ -79,8 +80,8 @@ pub fn render(
             o,
             "  {:>4.0} %  {:>9}  {:>12}   {:>14}",
             q * 100.0,
-            m.map_or("never".into(), clock),
-            bound.map_or("never".into(), clock),
+            secs(m),
+            secs(bound),
             ratio
         );
     }
@@ -88,15 +89,7 @@ pub fn render(
     let _ = writeln!(
         o,
         "  {:<22} {:>10} {:>10} {:>10} {:>8} {:>8} {:>7} {:>9} {:>9}",
-        "operation",
-        "attempts",
-        "ok",
-        "throttled",
-        "errors",
-        "timeouts",
-        "429 %",
-        "p50 ms",
-        "p99 ms"
+        "operation", "attempts", "ok", "throttled", "errors", "timeouts", "429 %", "p50", "p99"
     );
     for (name, op) in &summary.operations.0 {
         if op.attempts == 0 && op.ok == 0 {
@@ -129,7 +122,7 @@ pub fn render(
     }
     let q = &model.daily_quota;
     let quota = match q.hours_until_spent {
-        Some(h) => format!("spent after {h:.1} h of steady telemetry"),
+        Some(h) => format!("spent after {} of steady telemetry", human(h * 3600.0)),
         None => "lasts the day".into(),
     };
     let _ = writeln!(

@@ -124,14 +124,14 @@ mod tests {
         let md = markdown(&c, &cur);
         assert!(md.starts_with("### unit: **regressed**"), "{md}");
         assert!(
-            md.contains("| `online.t99` | `< 2m` | 2m 30s | **FAIL** |"),
+            md.contains("| `online.t99` | `< 2m` | 2 m 30 s | **FAIL** |"),
             "{md}"
         );
         assert!(
-            md.contains("| `online.t99_s` | 1m 40s | 2m 30s | +50.0 % | 10% | **REGRESSED** |"),
+            md.contains("| `online.t99_s` | 1 m 40 s | 2 m 30 s | +50.0 % | 10% | **REGRESSED** |"),
             "{md}"
         );
         let row = c.rows.iter().find(|r| r.metric == "online.t99_s").unwrap();
-        assert!(describe_regression(row).contains("allowed up to 1m 50s"));
+        assert!(describe_regression(row).contains("allowed up to 1 m 50 s"));
     }
 }

@@ -56,7 +56,7 @@ pub fn render(c: &Comparison) -> String {
     o
 }
 
-/// One line per regression, for stderr: `online.t99_s: 1h 2m (baseline 31m 40s, allowed up to 34m 50s)`.
+/// One line per regression, for stderr: `online.t99_s: 1 h 2 m (baseline 31 m 40 s, allowed up to 34 m 50 s)`.
 pub fn describe_regression(r: &Row) -> String {
     let limit = r
         .limit()

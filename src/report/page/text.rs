@@ -1,44 +1,19 @@
 //! Number and text formatting shared by the HTML and Markdown renderers: fixed formats, so a
 //! rendered report is byte-for-byte deterministic.
 
+use crate::metric::duration::human;
 pub(crate) use crate::scenario::units::format_clock as clock;
 pub(crate) use crate::scenario::units::format_count as count;
 
-/// A span of time for a sentence: `42 s`, `26 min 53 s`, `4 h 36 min`, `2 d 5 h`.
+/// A span of time, in the one format every renderer uses ([`crate::metric::duration::human`]):
+/// `42 s`, `26 m 53 s`, `4 h 36 m`, `2 d 7 h`.
 pub(crate) fn duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    let (d, h, m, sec) = (s / 86_400, (s / 3600) % 24, (s / 60) % 60, s % 60);
-    if d > 0 {
-        format!("{d} d {h} h")
-    } else if h > 0 {
-        format!("{h} h {m} min")
-    } else if m > 0 {
-        format!("{m} min {sec} s")
-    } else if secs < 10.0 {
-        format!("{} s", trim(format!("{:.1}", secs.max(0.0))))
-    } else {
-        format!("{sec} s")
-    }
+    human(secs.max(0.0))
 }
 
-/// A latency in milliseconds, in the unit that reads best: `0.42 ms`, `50.3 ms`, `496 ms`,
-/// `1.03 s`, `24.8 s`, `8.2 min`, `4.1 h`.
+/// A latency given in milliseconds, in the same format: `0.42 ms`, `50 ms`, `1 s`, `25 m`.
 pub(crate) fn latency(ms: f64) -> String {
-    if ms < 1.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 100.0 {
-        format!("{ms:.1} ms")
-    } else if ms < 1_000.0 {
-        format!("{ms:.0} ms")
-    } else if ms < 10_000.0 {
-        format!("{:.2} s", ms / 1e3)
-    } else if ms < 60_000.0 {
-        format!("{:.1} s", ms / 1e3)
-    } else if ms < 3_600_000.0 {
-        format!("{:.1} min", ms / 60e3)
-    } else {
-        format!("{:.1} h", ms / 3_600e3)
-    }
+    human(ms / 1e3)
 }
 
 pub(crate) fn latency_opt(ms: Option<f64>) -> String {
@@ -187,16 +162,18 @@ mod tests {
     #[test]
     fn formats_are_fixed() {
         assert_eq!(clock(16_013.0), "4:26:53");
-        assert_eq!(duration(1_613.2), "26 min 53 s");
-        assert_eq!(duration(16_560.0), "4 h 36 min");
+        assert_eq!(duration(1_613.2), "26 m 53 s");
+        assert_eq!(duration(16_560.0), "4 h 36 m");
         assert_eq!(duration(3.25), "3.2 s");
         assert_eq!(duration(42.0), "42 s");
-        assert_eq!(duration(200_000.0), "2 d 7 h");
+        assert_eq!(duration(200_000.0), "2 d 8 h");
         assert_eq!(latency(0.4239), "0.42 ms");
-        assert_eq!(latency(50.303), "50.3 ms");
+        assert_eq!(latency(50.303), "50 ms");
         assert_eq!(latency(496.127), "496 ms");
-        assert_eq!(latency(1_032.703), "1.03 s");
-        assert_eq!(latency(1_483_735.0), "24.7 min");
+        assert_eq!(latency(1_032.703), "1 s");
+        assert_eq!(latency(8_815.2), "8.8 s");
+        assert_eq!(latency(1_483_735.0), "24 m 44 s");
+        assert_eq!(latency(665_846.0), "11 m 6 s");
         assert_eq!(percent(0.917616), "91.8 %");
         assert_eq!(percent(0.0), "0 %");
         assert_eq!(percent(0.0002), "0.02 %");
@@ -209,7 +186,7 @@ mod tests {
         assert_eq!(tick(10_000.0), "10,000");
         assert_eq!(html("<a & 'b'>"), "&lt;a &amp; &#39;b&#39;&gt;");
         assert_eq!(md("a|b_c"), "a\\|b\\_c");
-        assert_eq!(metric_value("online.t99", 1_613.3), "26 min 53 s");
+        assert_eq!(metric_value("online.t99", 1_613.3), "26 m 53 s");
         assert_eq!(
             metric_value("operations.hub.connect.latency_ms.p99", 206.975),
             "207 ms"

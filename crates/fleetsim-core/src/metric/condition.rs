@@ -11,9 +11,7 @@
 //!
 //! Pure: no I/O. Everything here is re-exported by [`super::metric`].
 
-use super::path::{
-    Metric, MetricError, MetricErrorKind, Unit, metric, number, resolve_in, unknown,
-};
+use super::path::{Metric, MetricError, MetricErrorKind, Unit, metric, resolve_in, unknown};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -287,12 +285,10 @@ impl Verdict {
         &t[..end]
     }
 
-    /// The threshold for people, with its unit (`1800 s`).
+    /// The threshold for people: a duration in the one duration format (`30 m`), other
+    /// numbers as they are.
     pub fn threshold_text(&self) -> String {
-        match self.unit {
-            Unit::None => number(self.threshold),
-            u => format!("{} {}", number(self.threshold), u.symbol()),
-        }
+        self.unit.format(self.threshold)
     }
 }
 
@@ -441,8 +437,8 @@ mod tests {
             ("online.t99", "< 30m", Some(1900.0), false)
         );
         assert_eq!(v.threshold, 1800.0);
-        assert_eq!(v.describe(), "online.t99 < 30m: measured 31m 40s");
-        assert_eq!(v.threshold_text(), "1800 s");
+        assert_eq!(v.describe(), "online.t99 < 30m: measured 31 m 40 s");
+        assert_eq!(v.threshold_text(), "30 m");
         let v = evaluate(&s, "online.t99", &"< 1h".parse().unwrap()).unwrap();
         assert!(v.pass);
         let v = evaluate(
@@ -459,7 +455,7 @@ mod tests {
         )
         .unwrap();
         assert!(v.pass, "480 s < 600 s");
-        assert_eq!(v.measured_text(), "8m");
+        assert_eq!(v.measured_text(), "8 m");
         // Never reached: fails whatever the direction.
         for c in ["< 30m", "> 30m", "!= 0"] {
             let v = evaluate(&s, "online.t100", &c.parse().unwrap()).unwrap();

@@ -128,8 +128,8 @@ impl Unit {
         }
     }
 
-    /// A value in this unit for people: durations as `250ms`, `8.815s` or, from a minute up,
-    /// whole seconds (`1h 2m 3s`); other numbers with up to 6 decimals.
+    /// A value in this unit for people: durations in the one duration format (`250 ms`,
+    /// `8.8 s`, `1 h 2 m`, see [`super::duration`]); other numbers with up to 6 decimals.
     pub fn format(self, v: f64) -> String {
         match self.seconds() {
             Some(k) => human_duration(v * k),

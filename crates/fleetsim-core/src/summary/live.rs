@@ -82,15 +82,9 @@ pub const GENERATOR_LAG_TAG: &str = "live.generator_lag";
 /// microseconds over the whole run.
 pub const WIRE_CONNECT_TAG: &str = "live.wire_connect";
 
-/// Milliseconds as a reader wants them: 0.21, 6.4, 209.
+/// Milliseconds in the one duration format ([`crate::metric::duration::human`]).
 fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else if v >= 10.0 {
-        format!("{v:.1} ms")
-    } else {
-        format!("{v:.2} ms")
-    }
+    crate::metric::duration::human(v / 1e3)
 }
 
 impl LiveSummary {

@@ -142,7 +142,7 @@ pub(crate) fn paragraph(m: &ReportModel) -> String {
 pub(crate) fn daily_quota(m: &ReportModel) -> Option<String> {
     let q = m.summary.model.daily_quota.as_ref()?;
     let end = match q.hours_until_spent {
-        Some(h) => format!("it is spent after {h:.1} h"),
+        Some(h) => format!("it is spent after {}", text::duration(h * 3600.0)),
         None => "it lasts the day".into(),
     };
     Some(format!(

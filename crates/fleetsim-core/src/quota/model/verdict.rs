@@ -1,6 +1,7 @@
 //! The words of the model's answer: the daily-quota figures and the one-sentence verdict.
 
 use super::{Capacity, DailyQuota, Demand, LowerBounds};
+use crate::metric::duration::human;
 use crate::scenario::Scenario;
 use crate::scenario::units::format_count;
 
@@ -21,16 +22,6 @@ pub(super) fn daily_quota(sc: &Scenario, demand: &Demand) -> DailyQuota {
         messages_per_day: quota,
         fleet_messages_per_day: per_day.round() as u64,
         hours_until_spent: (per_day > quota as f64).then(|| 24.0 * quota as f64 / per_day),
-    }
-}
-
-fn human(secs: f64) -> String {
-    if secs >= 3600.0 {
-        format!("{:.1} h", secs / 3600.0)
-    } else if secs >= 60.0 {
-        format!("{:.1} min", secs / 60.0)
-    } else {
-        format!("{secs:.0} s")
     }
 }
 
