@@ -335,28 +335,46 @@ fn rumqttc_baseline(addr: &str, n: usize) -> (f64, f64, f64, f64) {
     )
 }
 
+/// Connects per second the plain runs intend: the ramp the generator must keep.
+const RATE: f64 = 5_000.0;
+/// The small run's devices (and the fewest the TLS run takes).
+const SMALL: u64 = 1_000;
+
+/// What the plain runs measured per connection, marginally, for the baseline's ratios.
+struct PerConnection {
+    /// Client memory per connected device, bytes.
+    memory: f64,
+    /// CPU seconds per connection.
+    cpu_s: f64,
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(18_000);
     let shards: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let small = 1_000u64;
-    // 5,000 connects/s intended: the ramp the generator must keep.
-    let rate = 5_000.0;
     println!("live benchmark: fleetsim mock in another process, 127.0.0.1, 2 cores shared");
+    let plain = plain(n);
+    tls(n);
+    baseline(n, &plain);
+    if shards > 0 {
+        shards_at_once(shards);
+    }
+}
 
-    // Plain: a small and a large run, so memory and CPU per connection are marginal figures.
+/// Plain: a small and a large run, so memory and CPU per connection are marginal figures.
+fn plain(n: u64) -> PerConnection {
     let (_m, addr) = mock(None);
     let a = generate(
         &addr,
-        small,
-        small as f64 / rate,
-        small as f64 / rate + 2.0,
+        SMALL,
+        SMALL as f64 / RATE,
+        SMALL as f64 / RATE + 2.0,
         None,
         &[],
     );
     drop(_m);
     let (_m, addr) = mock(None);
-    let b = generate(&addr, n, n as f64 / rate, n as f64 / rate + 3.0, None, &[]);
+    let b = generate(&addr, n, n as f64 / RATE, n as f64 / RATE + 3.0, None, &[]);
     drop(_m);
     let per_dev = (b.peak_rss as f64 - a.peak_rss as f64) / (b.devices - a.devices) as f64;
     let cpu_per = (b.cpu_s - a.cpu_s) / (b.devices - a.devices) as f64;
@@ -380,12 +398,18 @@ fn main() {
         b.devices,
         b.wall_s
     );
+    PerConnection {
+        memory: per_dev,
+        cpu_s: cpu_per,
+    }
+}
 
-    // TLS: handshakes cost CPU on both ends of these 2 cores; paced at 1,000/s.
+/// TLS: handshakes cost CPU on both ends of these 2 cores; paced at 1,000/s.
+fn tls(n: u64) {
     let tls_dir = tempfile::tempdir().unwrap();
     let (_m, addr) = mock(Some(tls_dir.path()));
     let ca = tls_dir.path().join("ca.pem");
-    let tn = (n / 6).max(small);
+    let tn = (n / 6).max(SMALL);
     let tls_rate = 1_000.0;
     let t = generate(
         &addr.replace("127.0.0.1", "localhost"),
@@ -406,8 +430,10 @@ fn main() {
         t.connect_p99,
         t.peak_rss as f64 / 1048576.0
     );
+}
 
-    // The naive baseline, against a fresh mock.
+/// The naive baseline, against a fresh mock, beside the plain runs' figures.
+fn baseline(n: u64, plain: &PerConnection) {
     let (_m, addr) = mock(None);
     let bn = n.min(15_000) as usize;
     let (mem, cpu, wall, p99) = rumqttc_baseline(&addr, bn);
@@ -420,41 +446,39 @@ fn main() {
     );
     println!(
         "ratios: memory per device rumqttc/fleetsim {:.1}x; CPU per connection {:.1}x",
-        mem / per_dev,
-        cpu / cpu_per
+        mem / plain.memory,
+        cpu / plain.cpu_s
     );
+}
 
-    // Shards: SHARDS generators and SHARDS mocks at once, each pair holding its slice.
-    if shards > 0 {
-        let per = 17_000u64;
-        let mocks: Vec<(Guard, String)> = (0..shards).map(|_| mock(None)).collect();
-        let t0 = Instant::now();
-        let window = per as f64 / 2_000.0;
-        let runs: Vec<GenRun> = std::thread::scope(|s| {
-            let hs: Vec<_> = mocks
-                .iter()
-                .enumerate()
-                .map(|(i, (_, addr))| {
-                    let addr = addr.clone();
-                    let shard = vec!["--shard".to_string(), format!("{i}/{shards}")];
-                    // One fleet of per × shards devices; shard i drives every shards-th one.
-                    s.spawn(move || {
-                        generate(&addr, per * shards, window, window + 8.0, None, &shard)
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let held: u64 = runs.iter().map(|r| r.peak_open).sum();
-        println!(
-            "shards: {shards} generator processes × {per} devices against {shards} mocks: {held} \
-             devices connected at once (each holds its slice until the last boots), {:.1} s; \
-             wire p99 per shard: {}",
-            t0.elapsed().as_secs_f64(),
-            runs.iter()
-                .map(|r| format!("{:.1} ms", r.wire_p99))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+/// Shards: SHARDS generators and SHARDS mocks at once, each pair holding its slice.
+fn shards_at_once(shards: u64) {
+    let per = 17_000u64;
+    let mocks: Vec<(Guard, String)> = (0..shards).map(|_| mock(None)).collect();
+    let t0 = Instant::now();
+    let window = per as f64 / 2_000.0;
+    let runs: Vec<GenRun> = std::thread::scope(|s| {
+        let hs: Vec<_> = mocks
+            .iter()
+            .enumerate()
+            .map(|(i, (_, addr))| {
+                let addr = addr.clone();
+                let shard = vec!["--shard".to_string(), format!("{i}/{shards}")];
+                // One fleet of per × shards devices; shard i drives every shards-th one.
+                s.spawn(move || generate(&addr, per * shards, window, window + 8.0, None, &shard))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let held: u64 = runs.iter().map(|r| r.peak_open).sum();
+    println!(
+        "shards: {shards} generator processes × {per} devices against {shards} mocks: {held} \
+         devices connected at once (each holds its slice until the last boots), {:.1} s; \
+         wire p99 per shard: {}",
+        t0.elapsed().as_secs_f64(),
+        runs.iter()
+            .map(|r| format!("{:.1} ms", r.wire_p99))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }

@@ -1,11 +1,15 @@
 //! One device's task: the sans-IO [`Device`] driven on the wall clock, its requests carried out
 //! over real MQTT connections (DPS register/poll, hub connect, telemetry), its answers fed
-//! back. The task holds at most one connection at a time, and no buffer while idle.
+//! back. The task holds at most one connection at a time, and no buffer while idle. The
+//! fleet is one such task per device, spawned at the start ([`spawn_fleet`]).
 
+use super::books::{Event, WorkerBooks};
+use super::ctx::Ctx;
 use super::mqtt::Link;
-use super::{Books, Ctx, HubMode};
+use super::{HubMode, LiveOptions};
 use crate::device::setup::DeviceSetup;
 use crate::device::{Device, Io};
+use crate::mock::MockServer;
 use crate::protocol::dps::{
     DeviceRegistration, DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus, RESPONSE_FILTER,
 };
@@ -18,9 +22,10 @@ use crate::service::{Answer, HubId, Refusal, Request};
 use crate::time::{SimDuration, SimTime};
 use rumqttc::mqttbytes::QoS;
 use rumqttc::mqttbytes::v4::{Connect, ConnectReturnCode, Packet, Publish, Subscribe};
-use std::sync::MutexGuard;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
+use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// MQTT keep-alive the devices announce: the C SDK's default, 240 s (reference §2f).
@@ -35,10 +40,10 @@ pub(super) enum Action {
     Wake(SimTime),
 }
 
-/// The device's outputs during one step, with the books locked for the step's length.
+/// The device's outputs during one step, with its worker's books locked for the step's length.
 struct StepIo<'a> {
     ctx: &'a Ctx,
-    books: MutexGuard<'a, Books>,
+    books: MutexGuard<'a, WorkerBooks>,
     action: Action,
 }
 
@@ -50,21 +55,21 @@ impl Io for StepIo<'_> {
         self.action = Action::Wake(at);
     }
     fn attempt(&mut self, op: Op, at: SimTime) {
-        self.books.recorder.attempt(op, at);
+        self.books.log(Event::Attempt(op, at));
     }
     fn complete(&mut self, op: Op, outcome: Outcome, at: SimTime, latency: SimDuration) {
         if outcome == Outcome::Throttled {
             self.ctx.counters.throttled.fetch_add(1, Relaxed);
         }
-        self.books.recorder.complete(op, outcome, at, latency);
+        self.books.log(Event::Complete(op, outcome, at, latency));
     }
     fn online(&mut self, at: SimTime, first: bool) {
         self.ctx.counters.online.fetch_add(1, Relaxed);
-        self.books.recorder.online(at, first);
+        self.books.log(Event::Online(at, first));
     }
     fn offline(&mut self, at: SimTime) {
         self.ctx.counters.online.fetch_sub(1, Relaxed);
-        self.books.recorder.offline(at);
+        self.books.log(Event::Offline(at));
     }
     fn settled(&mut self, _device: u32, _at: SimTime, _online: bool) {
         let n = self.ctx.counters.settled.fetch_add(1, Relaxed) + 1;
@@ -78,7 +83,7 @@ impl Ctx {
     /// Runs one step of the device's state machine. `scheduled`: the time the device meant to
     /// act, when this step is a boot or a timer (its lateness is the generator's lag).
     fn step(&self, scheduled: Option<SimTime>, f: impl FnOnce(&mut StepIo<'_>)) -> Action {
-        let books = self.books.lock().unwrap_or_else(|e| e.into_inner());
+        let books = self.books.step();
         let mut io = StepIo {
             ctx: self,
             books,
@@ -106,14 +111,34 @@ struct Dev {
     seq: u64,
 }
 
+/// The fleet: one task per device of `o`'s shard, each asleep until its boot; with the
+/// in-process `mock`, the devices registered before the run are registered there first.
+/// `hub_known`: devices with a cached assignment have a hub (HubId 0) to go back to.
+pub(super) fn spawn_fleet(
+    ctx: &Arc<Ctx>,
+    o: &LiveOptions,
+    mock: Option<&MockServer>,
+    hub_known: bool,
+) -> JoinSet<()> {
+    let sc = &ctx.sc;
+    let mut tasks = JoinSet::new();
+    let mut mock_models = mock.map(|m| m.models());
+    for i in o.shard.iter(sc.fleet.devices) {
+        let s = crate::device::setup::setup(sc, i);
+        let cached = if s.cached && hub_known { Some(0) } else { None };
+        if s.registered
+            && let Some(m) = mock_models.as_mut()
+        {
+            m.preregister(&sc.fleet.id_pattern.id(i));
+        }
+        tasks.spawn(run(ctx.clone(), i, s, cached));
+    }
+    tasks
+}
+
 /// The device's whole life. Ends when the device has nothing more to do and no connection to
 /// hold; the engine aborts it at the end of the run.
-pub(super) async fn run(
-    ctx: std::sync::Arc<Ctx>,
-    index: u64,
-    s: DeviceSetup,
-    cached: Option<HubId>,
-) {
+async fn run(ctx: Arc<Ctx>, index: u64, s: DeviceSetup, cached: Option<HubId>) {
     let sc = &ctx.sc;
     let c = &sc.fleet.classes[s.class];
     let rng = device_rng(sc.seed, index, RngStream::Behaviour);
@@ -129,7 +154,7 @@ pub(super) async fn run(
     sleep_until(ctx.instant(s.boot)).await;
     let mut action = ctx.step(Some(s.boot), |io| {
         ctx.counters.booted.fetch_add(1, Relaxed);
-        io.books.recorder.booted(s.boot);
+        io.books.log(Event::Booted(s.boot));
         d.boot(c, s.boot, s.dead, io)
     });
     loop {
@@ -531,15 +556,5 @@ pub(super) fn refusal(status: u16, retry_after_s: Option<u64>) -> Answer {
         },
         401 | 403 => Answer::Refused(Refusal::Unauthorized),
         _ => Answer::Refused(Refusal::Failed),
-    }
-}
-
-impl Books {
-    fn record_lag(&mut self, lag: SimDuration) {
-        let us = lag.as_micros();
-        super::record(&mut self.lag, us);
-        if us > 100_000 {
-            self.late_actions += 1;
-        }
     }
 }

@@ -8,34 +8,38 @@
 //! handshakes in flight and spreads source addresses (`net`). Everything is timed from when
 //! the device meant to act, so a saturated generator shows up as latency and as generator lag
 //! (reported), never as quietly reduced load.
+//!
+//! The modules, in the order a run goes through them: `endpoints` (the in-process mock, or the
+//! endpoints given, resolved), `ctx` (what the device tasks share), `device` (the fleet's
+//! tasks), `books` (each worker thread's measurements, replayed into the one recorder),
+//! `watch` (the engine's ticks and stop conditions), `finish` (shutdown and the results).
 
+mod books;
+mod ctx;
 mod device;
+mod endpoints;
+mod finish;
 pub mod https;
 pub mod mqtt;
 pub mod net;
 mod receiver;
+mod watch;
 
 use crate::engine::StopReason;
-use crate::mock::{Auth, Listen, MockConfig, MockServer};
 use crate::protocol::sas;
 use crate::protocol::telemetry::SequenceTracker;
 use crate::results::Recorder;
 use crate::scenario::Scenario;
-use crate::service::HubId;
-use crate::summary::live::{
-    Connections, GENERATOR_LAG_TAG, LiveSummary, SequenceCheck, WIRE_CONNECT_TAG,
-};
+use crate::summary::live::LiveSummary;
 use crate::summary::shard::Shard;
 use crate::time::SimTime;
-use hdrhistogram::Histogram;
-use net::{Dialer, Target};
+use books::Replay;
+use ctx::Ctx;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use tokio::sync::{Notify, OnceCell};
 
 /// Where hub connections go and how they authenticate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,186 +164,6 @@ pub struct LiveResult {
     pub live: LiveSummary,
 }
 
-/// The measurements every device task writes into, behind one lock (held for one state
-/// machine step, a microsecond).
-pub(crate) struct Books {
-    recorder: Recorder,
-    lag: Histogram<u64>,
-    late_actions: u64,
-    wire_connect: Histogram<u64>,
-}
-
-#[derive(Default)]
-struct Counters {
-    booted: AtomicU64,
-    online: AtomicU64,
-    settled: AtomicU64,
-    throttled: AtomicU64,
-    steps: AtomicU64,
-    acked: AtomicU64,
-    opened: AtomicU64,
-    failed: AtomicU64,
-    dropped: AtomicU64,
-    open_now: AtomicU64,
-    peak_open: AtomicU64,
-    /// Transport failures since the last success, and when that was (µs of run time).
-    failures_since_ok: AtomicU64,
-    last_ok_us: AtomicU64,
-}
-
-/// Assigned hub host names, interned to the `HubId`s the device state machine carries, each
-/// resolved once.
-struct Hubs {
-    names: Mutex<Vec<Arc<HubEntry>>>,
-    /// `--hub` (or the in-process mock): where every hub connection goes.
-    connect_to: Option<std::net::SocketAddr>,
-}
-
-struct HubEntry {
-    host: String,
-    addr: OnceCell<Option<std::net::SocketAddr>>,
-}
-
-impl Hubs {
-    fn intern(&self, host: &str) -> HubId {
-        let mut v = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = v.iter().position(|e| e.host == host) {
-            return i as HubId;
-        }
-        v.push(Arc::new(HubEntry {
-            host: host.to_string(),
-            addr: OnceCell::new(),
-        }));
-        (v.len() - 1) as HubId
-    }
-
-    async fn target(&self, hub: HubId, ctx: &Ctx) -> Option<Target> {
-        let e = self
-            .names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(hub as usize)
-            .cloned()?;
-        let addr = *e
-            .addr
-            .get_or_init(|| async {
-                match self.connect_to {
-                    Some(a) => Some(a),
-                    None => net::resolve(&e.host, 8883).await.ok(),
-                }
-            })
-            .await;
-        Some(Target {
-            host: e.host.clone(),
-            addr: addr?,
-            tls: ctx.hub_tls,
-        })
-    }
-}
-
-pub(crate) struct Ctx {
-    sc: Arc<Scenario>,
-    devices: u64,
-    start: tokio::time::Instant,
-    unix_start_us: u64,
-    dialer: Dialer,
-    dps: Option<Target>,
-    /// DPS's HTTPS endpoint, when a class looks its registration up (reference §1f).
-    dps_https: Option<Target>,
-    hubs: Hubs,
-    hub_tls: bool,
-    id_scope: String,
-    group_key: Option<Secret>,
-    mode: HubMode,
-    books: Mutex<Books>,
-    counters: Counters,
-    all_settled: Notify,
-}
-
-impl Ctx {
-    fn now(&self) -> SimTime {
-        SimTime(self.start.elapsed().as_micros() as u64)
-    }
-
-    fn instant(&self, t: SimTime) -> tokio::time::Instant {
-        self.start + Duration::from_micros(t.as_micros())
-    }
-
-    fn unix_micros(&self) -> u64 {
-        self.unix_start_us + self.start.elapsed().as_micros() as u64
-    }
-
-    /// A SAS token for `resource`, signed with the device's key derived from the group key
-    /// (reference §3); a placeholder without a key (plain brokers, `--allow-any` mocks).
-    fn token(&self, device: &str, resource: &str, skn: Option<&str>) -> String {
-        let se = self.unix_micros() / 1_000_000 + device::TOKEN_TTL_S;
-        self.group_key
-            .as_ref()
-            .and_then(|k| sas::derive_device_key(&k.0, device).ok())
-            .and_then(|key| sas::sign(&key, resource, se, skn).ok())
-            .unwrap_or_else(|| "SharedAccessSignature sr=&sig=&se=0".into())
-    }
-
-    fn conn_opened(&self) {
-        let c = &self.counters;
-        c.opened.fetch_add(1, Relaxed);
-        let open = c.open_now.fetch_add(1, Relaxed) + 1;
-        c.peak_open.fetch_max(open, Relaxed);
-    }
-
-    /// A connection ended; `dropped`: not by the device's choice.
-    fn conn_closed(&self, dropped: bool) {
-        let c = &self.counters;
-        c.open_now.fetch_sub(1, Relaxed);
-        if dropped {
-            c.dropped.fetch_add(1, Relaxed);
-        }
-    }
-
-    fn transport_failed(&self) {
-        self.counters.failed.fetch_add(1, Relaxed);
-        self.counters.failures_since_ok.fetch_add(1, Relaxed);
-    }
-
-    /// A server answered: an MQTT CONNECT `wire` after the TCP connect started (None: an
-    /// HTTPS exchange, not part of `wire_connect_ms`).
-    fn transport_ok(&self, wire: Option<Duration>) {
-        self.counters.failures_since_ok.store(0, Relaxed);
-        self.counters
-            .last_ok_us
-            .fetch_max(self.now().as_micros(), Relaxed);
-        if let Some(wire) = wire {
-            let mut b = self.books.lock().unwrap_or_else(|e| e.into_inner());
-            record(&mut b.wire_connect, wire.as_micros() as u64);
-        }
-    }
-
-    fn progress(&self) -> LiveProgress {
-        let c = &self.counters;
-        LiveProgress {
-            now: self.now(),
-            devices: self.devices,
-            booted: c.booted.load(Relaxed),
-            online: c.online.load(Relaxed),
-            settled: c.settled.load(Relaxed),
-            connects: c.opened.load(Relaxed),
-            throttled: c.throttled.load(Relaxed),
-        }
-    }
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new(3).expect("3 significant figures")
-}
-
-/// Records into an auto-resizing histogram (`saturating_record` alone would clamp to its
-/// current, tiny, range instead of growing it).
-pub(crate) fn record(h: &mut Histogram<u64>, v: u64) {
-    if h.record(v).is_err() {
-        h.saturating_record(v);
-    }
-}
-
 /// Checks that `sc` can run live with `o` (exit 2 otherwise), before anything starts.
 pub fn check(sc: &Scenario, o: &LiveOptions) -> Result<(), LiveError> {
     if o.dps_https.is_some() && o.dps.is_none() {
@@ -428,334 +252,64 @@ pub fn run(
         .build()
         .map_err(|e| LiveError::Failed(format!("tokio runtime: {e}")))?;
     let sc = Arc::new(sc.clone());
-    let result = rt.block_on(drive(sc, o, devices, warnings, &mut progress, stop));
+    // As many as the runtime has (tokio's default: one per CPU); more threads share books.
+    let workers = o.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n.max(1),
+    );
+    let result = rt.block_on(drive(
+        sc,
+        o,
+        devices,
+        workers,
+        warnings,
+        &mut progress,
+        stop,
+    ));
     rt.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
-#[allow(clippy::disallowed_methods)]
+/// One run on the runtime: endpoints, the shared context, the fleet, the ticks until the
+/// stop, then shutdown and the results.
 async fn drive(
     sc: Arc<Scenario>,
     o: &LiveOptions,
     devices: u64,
+    workers: usize,
     mut warnings: Vec<String>,
     progress: &mut impl FnMut(&LiveProgress),
     stop: &AtomicBool,
 ) -> Result<LiveResult, LiveError> {
-    let input = |m: String| LiveError::Input(m);
-    let failed = |m: String| LiveError::Failed(m);
-    // Endpoints: the in-process mock, or the ones given, resolved once.
     let sequences = Arc::new(SequenceTracker::default());
-    let mut mock = None;
-    // Status lookups go over HTTPS (reference §1f): only when a class makes them.
-    let lookups = sc.fleet.classes.iter().any(|c| c.status_lookup);
-    let mut dps_https = None;
-    let mut group_key = o.group_key.clone();
-    let (dps, hub_default, endpoint, hub_tls) = if o.dps.is_none() {
-        let key = Secret(in_process_key(sc.seed));
-        let mut cfg = MockConfig::new((*sc).clone());
-        cfg.auth = Auth::GroupKey(key.0.clone());
-        cfg.id_scope = o.id_scope.clone();
-        cfg.sequences = Some(sequences.clone());
-        let mut m = MockServer::start(cfg, Listen::Shared("127.0.0.1:0".parse().unwrap()), None)
-            .await
-            .map_err(|e| failed(format!("in-process mock: {e}")))?;
-        if lookups {
-            let a = m
-                .serve_https("127.0.0.1:0".parse().unwrap())
-                .await
-                .map_err(|e| failed(format!("in-process mock (https): {e}")))?;
-            dps_https = Some(Target {
-                host: "localhost".into(),
-                addr: a,
-                tls: false,
-            });
-        }
-        let addr = m.dps_addr;
-        mock = Some(m);
-        group_key = Some(key);
-        let dps = Target {
-            host: "localhost".into(),
-            addr,
-            tls: false,
-        };
-        match &o.hub {
-            None => (
-                Some(dps),
-                Some(("localhost".to_string(), addr)),
-                "in-process mock".to_string(),
-                false,
-            ),
-            Some(h) => {
-                let (host, port) =
-                    net::split_host_port(h, 8883).map_err(|e| input(format!("--hub {e}")))?;
-                let a = net::resolve(&host, port)
-                    .await
-                    .map_err(|e| input(format!("--hub {h}: {e}")))?;
-                let tls = o.hub_mode == HubMode::Azure && o.tls || o.ca.is_some();
-                let what = match o.hub_mode {
-                    HubMode::Azure => format!("dps: in-process mock; hub {a}"),
-                    HubMode::PlainMqtt => format!("plain-mqtt {a} (dps: in-process mock)"),
-                };
-                (Some(dps), Some((host, a)), what, tls)
-            }
-        }
-    } else {
-        let d = o.dps.as_deref().unwrap_or_default();
-        let (host, port) =
-            net::split_host_port(d, 8883).map_err(|e| input(format!("--dps {e}")))?;
-        let a = net::resolve(&host, port)
-            .await
-            .map_err(|e| input(format!("--dps {d}: {e}")))?;
-        if lookups {
-            let port = if o.tls { 443 } else { 80 };
-            let (h, p) = match &o.dps_https {
-                Some(x) => {
-                    net::split_host_port(x, port).map_err(|e| input(format!("--dps-https {e}")))?
-                }
-                None => (host.clone(), port),
-            };
-            let addr = net::resolve(&h, p)
-                .await
-                .map_err(|e| input(format!("--dps-https {h}:{p}: {e}")))?;
-            dps_https = Some(Target {
-                host: h,
-                addr,
-                tls: o.tls,
-            });
-        }
-        let dps = Target {
-            host,
-            addr: a,
-            tls: o.tls,
-        };
-        let hub = match &o.hub {
-            None => None,
-            Some(h) => {
-                let (host, port) =
-                    net::split_host_port(h, 8883).map_err(|e| input(format!("--hub {e}")))?;
-                let a = net::resolve(&host, port)
-                    .await
-                    .map_err(|e| input(format!("--hub {h}: {e}")))?;
-                Some((host, a))
-            }
-        };
-        let hub_tls = match o.hub_mode {
-            HubMode::Azure => o.tls,
-            HubMode::PlainMqtt => o.ca.is_some(),
-        };
-        let what = match (o.hub_mode, &hub) {
-            (HubMode::PlainMqtt, Some((_, a))) => format!("plain-mqtt {a} (dps {})", dps.addr),
-            (_, Some((_, a))) => format!("dps {}; hub {a}", dps.addr),
-            (_, None) => format!("dps {}", dps.addr),
-        };
-        (Some(dps), hub, what, hub_tls)
-    };
-    let needs_tls = dps.as_ref().is_some_and(|t| t.tls) || hub_tls;
-    let tls = if needs_tls {
-        Some(net::tls_config(o.ca.as_deref()).map_err(input)?)
-    } else {
-        None
-    };
-    let dest = hub_default
-        .as_ref()
-        .map(|(_, a)| *a)
-        .or(dps.as_ref().map(|t| t.addr));
-    let sources = match (&o.source_addrs, dest) {
-        (Some(s), _) => s.clone(),
-        (None, Some(d)) => net::default_loopback_sources(&d),
-        (None, None) => Vec::new(),
-    };
-    let hubs = Hubs {
-        names: Mutex::new(Vec::new()),
-        connect_to: hub_default.as_ref().map(|(_, a)| *a),
-    };
-    if let Some((host, _)) = &hub_default {
-        // HubId 0: the hub devices with a cached assignment go back to.
-        hubs.intern(host);
-    }
-    let unix_start_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0);
-    let ctx = Arc::new(Ctx {
-        devices,
-        start: tokio::time::Instant::now(),
-        unix_start_us,
-        dialer: Dialer::new(sources, o.max_connect_rate, o.max_handshakes, tls),
-        dps,
-        dps_https,
-        hubs,
-        hub_tls,
-        id_scope: o.id_scope.clone(),
-        group_key,
-        mode: o.hub_mode,
-        books: Mutex::new(Books {
-            recorder: Recorder::new(devices, sc.timeline_bucket),
-            lag: histogram(),
-            late_actions: 0,
-            wire_connect: histogram(),
-        }),
-        counters: Counters::default(),
-        all_settled: Notify::new(),
-        sc: sc.clone(),
-    });
+    let mut ep = endpoints::resolve(&sc, o, &sequences).await?;
+    let ctx = Arc::new(Ctx::new(sc.clone(), o, devices, workers, &ep)?);
+    let mut replay = Replay::new(Recorder::new(devices, sc.timeline_bucket));
     // A plain broker: a subscriber sees every message and checks the sequence numbers.
     let receiver = if o.hub_mode == HubMode::PlainMqtt {
-        let (_, addr) = hub_default.clone().expect("checked: plain-mqtt has --hub");
+        let (_, addr) = ep.hub.clone().expect("checked: plain-mqtt has --hub");
         Some(
             receiver::start(addr, sequences.clone())
                 .await
-                .map_err(|e| failed(format!("plain-mqtt receiver at {addr}: {e}")))?,
+                .map_err(|e| LiveError::Failed(format!("plain-mqtt receiver at {addr}: {e}")))?,
         )
     } else {
         None
     };
-    // The fleet: one task per device, each asleep until its boot.
-    let mut tasks = tokio::task::JoinSet::new();
-    {
-        let mut mock_models = mock.as_ref().map(|m| m.models());
-        for i in o.shard.iter(sc.fleet.devices) {
-            let s = crate::device::setup::setup(&sc, i);
-            let cached = if s.cached && hub_default.is_some() {
-                Some(0)
-            } else {
-                None
-            };
-            if s.registered
-                && let Some(m) = mock_models.as_mut()
-            {
-                m.preregister(&sc.fleet.id_pattern.id(i));
-            }
-            tasks.spawn(device::run(ctx.clone(), i, s, cached));
-        }
-    }
-    // Wait for the end: every device settled, max_duration, Ctrl-C, or a lost endpoint.
-    let max = SimTime::ZERO + sc.max_duration;
-    let reason = loop {
-        let tick = tokio::time::sleep(Duration::from_millis(250));
-        tokio::select! {
-            _ = tick => {}
-            _ = ctx.all_settled.notified() => {}
-        }
-        let p = ctx.progress();
-        progress(&p);
-        if p.settled >= devices {
-            break StopReason::AllSettled;
-        }
-        if p.now >= max {
-            break StopReason::MaxDuration;
-        }
-        if stop.load(Relaxed) {
-            break StopReason::Interrupted;
-        }
-        let c = &ctx.counters;
-        let since_ok = p.now.as_micros().saturating_sub(c.last_ok_us.load(Relaxed));
-        if c.failures_since_ok.load(Relaxed) >= 10
-            && since_ok >= o.endpoint_lost_after.as_micros() as u64
-        {
-            warnings.push(format!(
-                "the endpoint stopped accepting connections: {} failed in a row and none \
-                 succeeded for {:.0} s; the run stopped there",
-                c.failures_since_ok.load(Relaxed),
-                since_ok as f64 / 1e6
-            ));
-            break StopReason::EndpointLost;
-        }
-    };
+    let tasks = device::spawn_fleet(&ctx, o, ep.mock.as_ref(), ep.hub.is_some());
+    let reason = watch::until_stop(&ctx, o, &mut replay, &mut warnings, progress, stop).await;
     let end = match reason {
-        StopReason::MaxDuration => max,
+        StopReason::MaxDuration => SimTime::ZERO + sc.max_duration,
         _ => ctx.now(),
     };
-    tasks.abort_all();
-    while tasks.join_next().await.is_some() {}
-    // Give in-flight messages a moment to reach the receiver before counting them.
-    let acked = ctx.counters.acked.load(Relaxed);
-    if receiver.is_some() {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while sequences.totals().received < acked && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    if let Some(r) = receiver {
-        r.abort();
-    }
-    if let Some(m) = mock {
-        m.shutdown().await;
-    }
+    let acked = finish::shut_down(&ctx, tasks, receiver, &sequences, ep.mock.take()).await;
     progress(&ctx.progress());
-    let ctx = Arc::try_unwrap(ctx).map_err(|_| failed("device tasks outlived the run".into()))?;
-    let c = &ctx.counters;
-    let mut books = ctx.books.into_inner().unwrap_or_else(|e| e.into_inner());
-    books.recorder.finish(end);
-    let lag = crate::results::live::lag(&books.lag, books.late_actions);
-    if lag.p99 > 100.0 {
-        warnings.push(format!(
-            "the generator fell behind its schedule: lag p99 {:.0} ms, max {:.0} ms \
-             ({} of {} actions more than 100 ms late); latencies include that lag — use \
-             --shard, fewer devices, or a faster machine",
-            lag.p99, lag.max, lag.late_actions, lag.actions
-        ));
-    }
-    // In histograms.hlog too, so that a merge of shards gets the fleet's percentiles.
-    let wire_connect_ms = crate::results::live::wire(&books.wire_connect);
-    books.recorder.add_whole_run(GENERATOR_LAG_TAG, books.lag);
-    books
-        .recorder
-        .add_whole_run(WIRE_CONNECT_TAG, books.wire_connect);
-    let totals = sequences.totals();
-    let in_process_hub = o.dps.is_none() && o.hub.is_none();
-    let telemetry_check =
-        (in_process_hub || o.hub_mode == HubMode::PlainMqtt).then(|| SequenceCheck {
-            acked,
-            received: totals.received,
-            // Received also counts messages accepted but not yet acknowledged when the run
-            // stopped, so a shortfall is loss, and so is a gap in a device's numbers.
-            lost: acked.saturating_sub(totals.received).max(totals.gaps),
-            duplicates: totals.duplicates,
-            reordered: totals.reordered,
-        });
-    if let Some(t) = &telemetry_check
-        && t.lost > 0
-    {
-        warnings.push(format!(
-            "{} acknowledged telemetry messages never reached the receiver",
-            t.lost
-        ));
-    }
-    let live = LiveSummary {
-        endpoint,
-        generator_lag_ms: lag,
-        wire_connect_ms,
-        connections: Connections {
-            opened: c.opened.load(Relaxed),
-            failed: c.failed.load(Relaxed),
-            dropped: c.dropped.load(Relaxed),
-            peak_open: c.peak_open.load(Relaxed),
-        },
-        telemetry_check,
+    let ending = finish::Ending {
+        end,
+        stop: reason,
+        acked,
+        endpoint: ep.endpoint,
         warnings,
     };
-    Ok(LiveResult {
-        end,
-        steps: c.steps.load(Relaxed),
-        stop: reason,
-        recorder: books.recorder,
-        live,
-    })
-}
-
-/// The in-process mock's enrollment group key: 32 bytes from the seed (it never leaves the
-/// process; the devices derive their keys from it as real ones do, reference §3).
-fn in_process_key(seed: u64) -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
-    for b in bytes.iter_mut() {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *b = (x >> 33) as u8;
-    }
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    finish::assemble(ctx, replay, o, &sequences, ending)
 }
