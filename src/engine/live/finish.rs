@@ -8,6 +8,7 @@ use super::books::{Replay, Totals};
 use super::ctx::Ctx;
 use super::{HubMode, LiveError, LiveOptions, LiveResult};
 use crate::engine::StopReason;
+use crate::metric::duration::human;
 use crate::mock::MockServer;
 use crate::protocol::telemetry::SequenceTracker;
 use crate::summary::live::{
@@ -87,10 +88,13 @@ pub(super) fn assemble(
     let lag = crate::results::live::lag(&lag_h, late_actions);
     if lag.p99 > 100.0 {
         warnings.push(format!(
-            "the generator fell behind its schedule: lag p99 {:.0} ms, max {:.0} ms \
+            "the generator fell behind its schedule: lag p99 {}, max {} \
              ({} of {} actions more than 100 ms late); latencies include that lag — use \
              --shard, fewer devices, or a faster machine",
-            lag.p99, lag.max, lag.late_actions, lag.actions
+            human(lag.p99 / 1e3),
+            human(lag.max / 1e3),
+            lag.late_actions,
+            lag.actions
         ));
     }
     // In histograms.hlog too, so that a merge of shards gets the fleet's percentiles.

@@ -6,6 +6,7 @@ use super::books::Replay;
 use super::ctx::Ctx;
 use super::{LiveOptions, LiveProgress};
 use crate::engine::StopReason;
+use crate::metric::duration::human;
 use crate::time::SimTime;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -50,9 +51,9 @@ pub(super) async fn until_stop(
         {
             warnings.push(format!(
                 "the endpoint stopped accepting connections: {} failed in a row and none \
-                 succeeded for {:.0} s; the run stopped there",
+                 succeeded for {}; the run stopped there",
                 c.failures_since_ok.load(Relaxed),
-                since_ok as f64 / 1e6
+                human(since_ok as f64 / 1e6)
             ));
             return StopReason::EndpointLost;
         }
