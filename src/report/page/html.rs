@@ -120,8 +120,34 @@ fn figure(o: &mut String, c: &Chart) {
 
 /// The whole page.
 pub fn render_html(m: &ReportModel) -> String {
-    let s = &m.summary;
     let mut o = String::with_capacity(256 * 1024);
+    head(&mut o, m);
+    lede(&mut o, m);
+    o.push_str(
+        "<section id=\"tables\">\n<h2>Time to online: measured against the quota model</h2>\n",
+    );
+    table(&mut o, &content::online_table(m), "");
+    o.push_str("<p class=\"note\">Best possible is the quota model's lower bound, computed from the boot schedule and the limits alone: a measured time is never earlier. The gap is what throttling, retries and back-off cost.</p>\n");
+
+    operations(&mut o, m);
+    live(&mut o, m);
+    if let Some(t) = content::slo_table(m) {
+        o.push_str("<h2>SLOs</h2>\n");
+        table(&mut o, &t, "");
+    }
+
+    model_against_measured(&mut o, m);
+    o.push_str("</section>\n");
+
+    charts_section(&mut o, m);
+    plan_section(&mut o, m);
+    facts_and_footer(&mut o, m);
+    o
+}
+
+/// The document head and the page header: the scenario, its engine and results format.
+fn head(o: &mut String, m: &ReportModel) {
+    let s = &m.summary;
     let title = format!("fleetsim report: {}", s.scenario.name);
     let _ = writeln!(
         o,
@@ -139,6 +165,10 @@ pub fn render_html(m: &ReportModel) -> String {
         esc(&s.scenario.name),
         esc(&s.scenario.description)
     );
+}
+
+/// The banner of an incomplete run, the opening paragraph, and what files were missing.
+fn lede(o: &mut String, m: &ReportModel) {
     if let Some(b) = content::banner(m) {
         let _ = writeln!(o, "<p class=\"banner\" id=\"incomplete\">{}</p>", esc(&b));
     }
@@ -146,15 +176,12 @@ pub fn render_html(m: &ReportModel) -> String {
     if let Some(missing) = content::missing(m) {
         let _ = writeln!(o, "<p class=\"aside\">{}</p>", esc(&missing));
     }
+}
 
-    o.push_str(
-        "<section id=\"tables\">\n<h2>Time to online: measured against the quota model</h2>\n",
-    );
-    table(&mut o, &content::online_table(m), "");
-    o.push_str("<p class=\"note\">Best possible is the quota model's lower bound, computed from the boot schedule and the limits alone: a measured time is never earlier. The gap is what throttling, retries and back-off cost.</p>\n");
-
+/// The operations table and its note.
+fn operations(o: &mut String, m: &ReportModel) {
     o.push_str("<h2>Operations</h2>\n");
-    table(&mut o, &content::operations_table(m), "wide");
+    table(o, &content::operations_table(m), "wide");
     let unused = content::unused_operations(m);
     let mut note = String::from(
         "Latency is of OK answers only, measured from when the device meant to act; device.boot_to_online is the whole onboarding, retries and back-offs included.",
@@ -166,10 +193,14 @@ pub fn render_html(m: &ReportModel) -> String {
         note.push_str(&format!(" Not used in this run: {}.", unused.join(", ")));
     }
     let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(&note));
+}
 
+/// The live engine's own figures and warnings; nothing for a virtual run.
+fn live(o: &mut String, m: &ReportModel) {
+    let s = &m.summary;
     if let Some(t) = content::live_table(m) {
         o.push_str("<h2>Live run</h2>\n");
-        table(&mut o, &t, "");
+        table(o, &t, "");
         for w in s.live.iter().flat_map(|l| &l.warnings) {
             let _ = writeln!(
                 o,
@@ -179,12 +210,11 @@ pub fn render_html(m: &ReportModel) -> String {
         }
         o.push_str("<p class=\"note\">Operation latencies above are from when each device meant to act (its boot or retry timer), pacing waits included; wire connect is the socket alone; generator lag is how late the generator itself started scheduled actions.</p>\n");
     }
+}
 
-    if let Some(t) = content::slo_table(m) {
-        o.push_str("<h2>SLOs</h2>\n");
-        table(&mut o, &t, "");
-    }
-
+/// The quota model's verdict, its waste, and its limits and demand beside what was measured.
+fn model_against_measured(o: &mut String, m: &ReportModel) {
+    let s = &m.summary;
     if content::limits_table(m).is_some()
         || content::demand_table(m).is_some()
         || !s.model.waste.is_empty()
@@ -201,37 +231,45 @@ pub fn render_html(m: &ReportModel) -> String {
             o.push_str("</ul>\n");
         }
         if let Some(t) = content::limits_table(m) {
-            table(&mut o, &t, "");
+            table(o, &t, "");
             o.push_str("<p class=\"note\">OK while throttled: the rate the service delivered while it was refusing some of these requests, which is when the limit was binding. Busiest OK can exceed the limit: a limit admits a burst (one minute's worth by default) before it throttles.</p>\n");
         }
         if let Some(t) = content::demand_table(m) {
-            table(&mut o, &t, "");
+            table(o, &t, "");
         }
         if let Some(q) = content::daily_quota(m) {
             let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(&q));
         }
     }
-    o.push_str("</section>\n");
+}
 
+/// Every chart of the run.
+fn charts_section(o: &mut String, m: &ReportModel) {
     let charts = charts::all(m);
     if !charts.is_empty() {
         o.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
         for c in &charts {
-            figure(&mut o, c);
+            figure(o, c);
         }
         o.push_str("</section>\n");
     }
+}
 
+/// A planning run's goal, chart and configurations.
+fn plan_section(o: &mut String, m: &ReportModel) {
     if let Some(p) = &m.plan {
         o.push_str("<section id=\"plan\">\n<h2>Plan</h2>\n");
         if let Some(g) = &p.goal {
             let _ = writeln!(o, "<p>Goal: <code>{}</code></p>", esc(g));
         }
-        figure(&mut o, &plan::plan_chart(p));
-        table(&mut o, &content::plan_table(p), "");
+        figure(o, &plan::plan_chart(p));
+        table(o, &content::plan_table(p), "");
         o.push_str("</section>\n");
     }
+}
 
+/// The run's facts, and the footer.
+fn facts_and_footer(o: &mut String, m: &ReportModel) {
     o.push_str("<section id=\"run\">\n<h2>About this run</h2>\n<dl class=\"facts\">\n");
     for (k, v) in content::facts(m) {
         let _ = writeln!(o, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
@@ -239,5 +277,4 @@ pub fn render_html(m: &ReportModel) -> String {
     o.push_str("</dl>\n</section>\n");
     o.push_str("<footer>Rendered by fleetsim from the files of this results directory (summary.json, timeline.csv, latency.csv, histograms.hlog, run.json); <code>fleetsim report DIR</code> renders it again. results/README.md documents every figure.</footer>\n");
     o.push_str("</main>\n</body>\n</html>\n");
-    o
 }

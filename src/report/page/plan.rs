@@ -218,10 +218,23 @@ pub fn plan_chart(p: &PlanView) -> Chart {
         y_desc: &y_desc,
         y_fmt: &charts::plain_tick,
     };
-    let svg = charts::svg(WIDTH, 340, |area| {
-        let mut c = chart(area, &axes)?;
+    Chart {
+        id: "chart-plan".into(),
+        title: "Plan: cost against time to 99 % online".into(),
+        svg: draw_plan(p, &axes, unit.secs),
+        legend: plan_legend(p),
+        note: plan_note(p),
+    }
+}
+
+/// The goal line, a dot (or a cross) per configuration, and the recommendation ringed and
+/// labelled on top; times in units of `unit_secs` seconds.
+fn draw_plan(p: &PlanView, axes: &Axes<'_>, unit_secs: f64) -> Result<String, String> {
+    let (x_end, y_end) = (axes.x_end, axes.y_end);
+    charts::svg(WIDTH, 340, |area| {
+        let mut c = chart(area, axes)?;
         if let Some(g) = p.goal_t99_s {
-            let y = g / unit.secs;
+            let y = g / unit_secs;
             c.draw_series(DashedLineSeries::new(
                 [(0.0, y), (x_end, y)],
                 8,
@@ -231,7 +244,7 @@ pub fn plan_chart(p: &PlanView) -> Chart {
             .map_err(err)?;
         }
         for q in &p.points {
-            let pt = (q.cost, q.t99_s.map_or(y_end, |t| t / unit.secs));
+            let pt = (q.cost, q.t99_s.map_or(y_end, |t| t / unit_secs));
             if q.t99_s.is_none() {
                 c.draw_series(std::iter::once(Cross::new(pt, 5, NEVER.stroke_width(2))))
                     .map_err(err)?;
@@ -247,7 +260,7 @@ pub fn plan_chart(p: &PlanView) -> Chart {
         }
         // The recommendation last, on top, labelled on the side with room.
         for q in p.points.iter().filter(|q| q.recommended) {
-            let pt = (q.cost, q.t99_s.map_or(y_end, |t| t / unit.secs));
+            let pt = (q.cost, q.t99_s.map_or(y_end, |t| t / unit_secs));
             c.draw_series(std::iter::once(Circle::new(pt, 10, PICK.stroke_width(2))))
                 .map_err(err)?;
             let left = q.cost > x_end * 0.6;
@@ -261,7 +274,11 @@ pub fn plan_chart(p: &PlanView) -> Chart {
             .map_err(err)?;
         }
         Ok(())
-    });
+    })
+}
+
+/// One legend entry per kind of point the chart shows.
+fn plan_legend(p: &PlanView) -> Vec<Legend> {
     let legend = |label: &str, c: RGBColor, mark| Legend {
         label: label.into(),
         color: charts::hex(c),
@@ -296,25 +313,22 @@ pub fn plan_chart(p: &PlanView) -> Chart {
     if let (Some(g), Some(_)) = (&p.goal, p.goal_t99_s) {
         items.push(legend(&format!("goal: {g}"), charts::LIMIT, Mark::Dashed));
     }
-    Chart {
-        id: "chart-plan".into(),
-        title: "Plan: cost against time to 99 % online".into(),
-        svg,
-        legend: items,
-        note: {
-            let mut n = format!(
-                "One point per configuration swept ({}). Lower is faster, left is cheaper.",
-                p.points.len()
-            );
-            if p.unpriced > 0 {
-                n.push_str(&format!(
-                    " {} configuration(s) without a cost are not drawn.",
-                    p.unpriced
-                ));
-            }
-            n
-        },
+    items
+}
+
+/// How many configurations the chart shows, and how many it could not.
+fn plan_note(p: &PlanView) -> String {
+    let mut n = format!(
+        "One point per configuration swept ({}). Lower is faster, left is cheaper.",
+        p.points.len()
+    );
+    if p.unpriced > 0 {
+        n.push_str(&format!(
+            " {} configuration(s) without a cost are not drawn.",
+            p.unpriced
+        ));
     }
+    n
 }
 
 #[cfg(test)]

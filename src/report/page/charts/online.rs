@@ -1,6 +1,8 @@
 //! Devices online over time, against the quota model's best possible.
 
-use super::{BOUND, Chart, EVER, Mark, NOW, WIDTH, chart, err, legend, svg, time_axes, time_end};
+use super::{
+    BOUND, Chart, EVER, Legend, Mark, NOW, WIDTH, chart, err, legend, svg, time_axes, time_end,
+};
 use crate::report::page::model::{ReportModel, TimelineView};
 use crate::report::page::text;
 use plotters::prelude::*;
@@ -95,26 +97,6 @@ pub(super) fn online(m: &ReportModel, tl: &TimelineView, tail: bool) -> Chart {
         }
         Ok(())
     });
-    let mut legend_items = vec![legend("ever online (measured)", EVER, Mark::Area)];
-    if show_now {
-        legend_items.push(legend("connected now", NOW, Mark::Line));
-    }
-    legend_items.push(legend(best_label, BOUND, Mark::Dashed));
-    legend_items.push(legend("measured 50/90/99/100 %", EVER, Mark::Dot));
-    legend_items.push(legend("lower bound 50/90/99/100 %", BOUND, Mark::Ring));
-    let note = if tail {
-        "The same curves from 90 % up: the last tenth of the fleet is where quotas bite.".into()
-    } else if s.model.best_curve.is_some() {
-        format!(
-            "{} devices = 100 %. The dashed curve is the quota model's upper bound on devices online at each moment: the measured curve can touch it, never cross it.",
-            text::count(s.devices)
-        )
-    } else {
-        format!(
-            "{} devices = 100 %. The model exports only its four lower bounds (rings, joined by the dashed line); a measured time is never earlier than its bound.",
-            text::count(s.devices)
-        )
-    };
     Chart {
         id: if tail {
             "chart-online-tail".into()
@@ -127,7 +109,37 @@ pub(super) fn online(m: &ReportModel, tl: &TimelineView, tail: bool) -> Chart {
             "Devices online over time".into()
         },
         svg,
-        legend: legend_items,
-        note,
+        legend: online_legend(show_now, best_label),
+        note: online_note(m, tail),
+    }
+}
+
+/// What the chart draws: the measured curves, the model's bound and the four quantiles.
+fn online_legend(show_now: bool, best_label: &str) -> Vec<Legend> {
+    let mut items = vec![legend("ever online (measured)", EVER, Mark::Area)];
+    if show_now {
+        items.push(legend("connected now", NOW, Mark::Line));
+    }
+    items.push(legend(best_label, BOUND, Mark::Dashed));
+    items.push(legend("measured 50/90/99/100 %", EVER, Mark::Dot));
+    items.push(legend("lower bound 50/90/99/100 %", BOUND, Mark::Ring));
+    items
+}
+
+/// How to read the chart: what 100 % is, and what the dashed line promises.
+fn online_note(m: &ReportModel, tail: bool) -> String {
+    let s = &m.summary;
+    if tail {
+        "The same curves from 90 % up: the last tenth of the fleet is where quotas bite.".into()
+    } else if s.model.best_curve.is_some() {
+        format!(
+            "{} devices = 100 %. The dashed curve is the quota model's upper bound on devices online at each moment: the measured curve can touch it, never cross it.",
+            text::count(s.devices)
+        )
+    } else {
+        format!(
+            "{} devices = 100 %. The model exports only its four lower bounds (rings, joined by the dashed line); a measured time is never earlier than its bound.",
+            text::count(s.devices)
+        )
     }
 }
