@@ -229,6 +229,9 @@ fn parallel<T: Send, R: Send>(jobs: Vec<T>, workers: usize, f: impl Fn(T) -> R +
         .collect()
 }
 
+/// Sweeps the scenario: every configuration of the grid is checked against the quota model,
+/// the survivors are confirmed by full runs, cheapest first, until the recommendation and its
+/// runner-ups are found.
 pub fn plan(
     req: &PlanRequest<'_>,
     stop: &AtomicBool,
@@ -249,133 +252,10 @@ pub fn plan(
         "{} configurations: checking each against the model",
         points.len()
     ));
-    let mut configs: Vec<Configuration> = points
-        .into_iter()
-        .map(|settings| {
-            let mut c = Configuration {
-                settings,
-                status: Status::NotRun,
-                reason: None,
-                cost_per_month: None,
-                bottleneck: None,
-                lower_bound_s: None,
-                measured_s: None,
-                verdicts: Vec::new(),
-                summary: None,
-                size: (0, 0, 0),
-                prepared: None,
-            };
-            match load_with(req, &c.settings) {
-                Err(e) => {
-                    c.status = Status::Invalid;
-                    c.reason = Some(format!("{}: {}", e.key, e.message));
-                }
-                Ok(sc) => {
-                    let m = analyse(&sc);
-                    c.cost_per_month = Some(req.prices.monthly(&sc));
-                    c.size = (sc.dps.instances, sc.hub.count, sc.hub.units);
-                    c.bottleneck = Some(m.bottleneck.clone());
-                    let why: Vec<String> = req
-                        .goals
-                        .iter()
-                        .filter_map(|g| g.ruled_out(&m.lower_bound_s))
-                        .collect();
-                    c.lower_bound_s = Some(m.lower_bound_s.clone());
-                    if why.is_empty() {
-                        c.prepared = Some(Box::new((sc, m)));
-                    } else {
-                        c.status = Status::Pruned;
-                        c.reason = Some(why.join("; "));
-                    }
-                }
-            }
-            c
-        })
-        .collect();
-    if let Some(first) = configs.first()
-        && configs.iter().all(|c| c.status == Status::Invalid)
-    {
-        let set: Vec<String> = first
-            .settings
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        return Err(PlanError::Usage(format!(
-            "--sweep: no configuration of the sweep is a valid scenario; the first, {}, fails with {}",
-            set.join(" "),
-            first.reason.as_deref().unwrap_or("an error")
-        )));
-    }
-
-    // Cheapest first; among equals, the smallest.
-    let cheaper = |a: &Configuration, b: &Configuration| {
-        a.cost_per_month
-            .partial_cmp(&b.cost_per_month)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.size.cmp(&b.size))
-    };
-    let mut order: Vec<usize> = (0..configs.len())
-        .filter(|&i| configs[i].status == Status::NotRun)
-        .collect();
-    order.sort_by(|&a, &b| cheaper(&configs[a], &configs[b]));
-    let mut passed: Vec<usize> = Vec::new();
-    let mut runs = 0;
+    let mut configs: Vec<Configuration> = points.into_iter().map(|p| prepare(req, p)).collect();
+    refuse_all_invalid(&configs)?;
     let workers = req.workers.max(1);
-    for batch in order.chunks(workers) {
-        if passed.len() > RUNNER_UPS || stop.load(Ordering::Relaxed) {
-            break;
-        }
-        progress(&format!(
-            "confirming {} configuration(s) with full runs ({} run so far)",
-            batch.len(),
-            runs
-        ));
-        let prepared: Vec<_> = batch
-            .iter()
-            .map(|&i| {
-                configs[i]
-                    .prepared
-                    .take()
-                    .expect("every candidate was prepared")
-            })
-            .collect();
-        let summaries = parallel(prepared, workers, |p| confirm(&p.0, &p.1, stop));
-        runs += batch.len();
-        for (&i, s) in batch.iter().zip(summaries) {
-            if !s.complete {
-                let c = &mut configs[i];
-                c.status = Status::Interrupted;
-                c.reason = Some("interrupted before its run finished".into());
-                continue;
-            }
-            let json = serde_json::to_value(&s).expect("a summary serialises");
-            let verdicts: Vec<Verdict> = req
-                .goals
-                .iter()
-                .map(|g| {
-                    evaluate(&json, &g.metric.path, &g.condition)
-                        .expect("goal checked against the schema")
-                })
-                .collect();
-            let c = &mut configs[i];
-            c.measured_s = Some(measured(&s));
-            let failed: Vec<&str> = verdicts
-                .iter()
-                .zip(&req.goals)
-                .filter(|(v, _)| !v.pass)
-                .map(|(_, g)| g.text.as_str())
-                .collect();
-            if failed.is_empty() {
-                c.status = Status::Passed;
-                passed.push(i);
-            } else {
-                c.status = Status::Failed;
-                c.reason = Some(format!("missed {}", failed.join(", ")));
-            }
-            c.verdicts = verdicts;
-            c.summary = Some(s);
-        }
-    }
+    let (mut passed, runs) = confirm_cheapest(req, &mut configs, workers, stop, &mut progress);
     passed.sort_by(|&a, &b| cheaper(&configs[a], &configs[b]));
     let recommended = passed.first().copied();
     let runner_ups = passed.iter().skip(1).take(RUNNER_UPS).copied().collect();
@@ -404,6 +284,155 @@ pub fn plan(
         runs,
         complete: !stop.load(Ordering::Relaxed),
     })
+}
+
+/// One point of the grid, checked against the model: invalid (its settings do not make a
+/// scenario), pruned (a goal's lower bound already misses), or prepared for a full run.
+fn prepare(req: &PlanRequest<'_>, settings: Vec<(String, String)>) -> Configuration {
+    let mut c = Configuration {
+        settings,
+        status: Status::NotRun,
+        reason: None,
+        cost_per_month: None,
+        bottleneck: None,
+        lower_bound_s: None,
+        measured_s: None,
+        verdicts: Vec::new(),
+        summary: None,
+        size: (0, 0, 0),
+        prepared: None,
+    };
+    match load_with(req, &c.settings) {
+        Err(e) => {
+            c.status = Status::Invalid;
+            c.reason = Some(format!("{}: {}", e.key, e.message));
+        }
+        Ok(sc) => {
+            let m = analyse(&sc);
+            c.cost_per_month = Some(req.prices.monthly(&sc));
+            c.size = (sc.dps.instances, sc.hub.count, sc.hub.units);
+            c.bottleneck = Some(m.bottleneck.clone());
+            let why: Vec<String> = req
+                .goals
+                .iter()
+                .filter_map(|g| g.ruled_out(&m.lower_bound_s))
+                .collect();
+            c.lower_bound_s = Some(m.lower_bound_s.clone());
+            if why.is_empty() {
+                c.prepared = Some(Box::new((sc, m)));
+            } else {
+                c.status = Status::Pruned;
+                c.reason = Some(why.join("; "));
+            }
+        }
+    }
+    c
+}
+
+/// A sweep none of whose points is a valid scenario is a usage error, named by its first.
+fn refuse_all_invalid(configs: &[Configuration]) -> Result<(), PlanError> {
+    let Some(first) = configs.first() else {
+        return Ok(());
+    };
+    if configs.iter().any(|c| c.status != Status::Invalid) {
+        return Ok(());
+    }
+    let set: Vec<String> = first
+        .settings
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    Err(PlanError::Usage(format!(
+        "--sweep: no configuration of the sweep is a valid scenario; the first, {}, fails with {}",
+        set.join(" "),
+        first.reason.as_deref().unwrap_or("an error")
+    )))
+}
+
+/// Cheapest first; among equals, the smallest.
+fn cheaper(a: &Configuration, b: &Configuration) -> std::cmp::Ordering {
+    a.cost_per_month
+        .partial_cmp(&b.cost_per_month)
+        .unwrap_or(std::cmp::Ordering::Equal)
+        .then(a.size.cmp(&b.size))
+}
+
+/// Runs the prepared configurations, cheapest first and `workers` at a time, until more than
+/// [`RUNNER_UPS`] have passed or the plan is stopped. Returns the passed indices and the
+/// number of runs.
+fn confirm_cheapest(
+    req: &PlanRequest<'_>,
+    configs: &mut [Configuration],
+    workers: usize,
+    stop: &AtomicBool,
+    progress: &mut impl FnMut(&str),
+) -> (Vec<usize>, usize) {
+    let mut order: Vec<usize> = (0..configs.len())
+        .filter(|&i| configs[i].status == Status::NotRun)
+        .collect();
+    order.sort_by(|&a, &b| cheaper(&configs[a], &configs[b]));
+    let mut passed: Vec<usize> = Vec::new();
+    let mut runs = 0;
+    for batch in order.chunks(workers) {
+        if passed.len() > RUNNER_UPS || stop.load(Ordering::Relaxed) {
+            break;
+        }
+        progress(&format!(
+            "confirming {} configuration(s) with full runs ({} run so far)",
+            batch.len(),
+            runs
+        ));
+        let prepared: Vec<_> = batch
+            .iter()
+            .map(|&i| {
+                configs[i]
+                    .prepared
+                    .take()
+                    .expect("every candidate was prepared")
+            })
+            .collect();
+        let summaries = parallel(prepared, workers, |p| confirm(&p.0, &p.1, stop));
+        runs += batch.len();
+        for (&i, s) in batch.iter().zip(summaries) {
+            if judge(&mut configs[i], s, &req.goals) {
+                passed.push(i);
+            }
+        }
+    }
+    (passed, runs)
+}
+
+/// Records a configuration's run and its goals' verdicts; true when every goal passed.
+fn judge(c: &mut Configuration, s: Summary, goals: &[Goal]) -> bool {
+    if !s.complete {
+        c.status = Status::Interrupted;
+        c.reason = Some("interrupted before its run finished".into());
+        return false;
+    }
+    let json = serde_json::to_value(&s).expect("a summary serialises");
+    let verdicts: Vec<Verdict> = goals
+        .iter()
+        .map(|g| {
+            evaluate(&json, &g.metric.path, &g.condition).expect("goal checked against the schema")
+        })
+        .collect();
+    c.measured_s = Some(measured(&s));
+    let failed: Vec<&str> = verdicts
+        .iter()
+        .zip(goals)
+        .filter(|(v, _)| !v.pass)
+        .map(|(_, g)| g.text.as_str())
+        .collect();
+    let pass = failed.is_empty();
+    if pass {
+        c.status = Status::Passed;
+    } else {
+        c.status = Status::Failed;
+        c.reason = Some(format!("missed {}", failed.join(", ")));
+    }
+    c.verdicts = verdicts;
+    c.summary = Some(s);
+    pass
 }
 
 /// Each `--sweep` key must name a scenario key: one the schema does not know (or a malformed

@@ -183,7 +183,53 @@ fn merged_summary(
 ) -> Result<Summary, MergeError> {
     let first = &inputs[0].summary;
     let devices: u64 = inputs.iter().map(|i| i.summary.devices).sum();
-    let operations = Op::ALL
+    let operations = merged_operations(inputs, acc);
+    // A whole run merged alone keeps its exact times.
+    let online = if n == 1 {
+        first.online.clone()
+    } else {
+        online_from_histogram(&acc.online_at, devices, secs_to_us(end_s))
+    };
+    let stop_reason = inputs
+        .iter()
+        .map(|i| i.summary.stop_reason.as_str())
+        .min_by_key(|r| std::cmp::Reverse(stop_rank(r)))
+        .unwrap_or("all_settled")
+        .to_string();
+    let live = merged_live(inputs, acc, n);
+    let model = if n == 1 {
+        first.model.clone()
+    } else {
+        merged_model(&first.model, n, &online, timeline, notes)
+    };
+    let mut summary = Summary {
+        format: FORMAT,
+        scenario: first.scenario.clone(),
+        engine: first.engine.clone(),
+        seed: first.seed,
+        devices,
+        complete: inputs.iter().all(|i| i.summary.complete),
+        end_s,
+        stop_reason,
+        operations: Operations(operations),
+        online,
+        model,
+        slo: Vec::new(),
+        compare: first.compare.clone(),
+        shard: None,
+        live,
+    };
+    let slos = shard_slos(inputs)?;
+    summary.slo = slo::evaluate_all(&slos, &summary)
+        .iter()
+        .map(|v| serde_json::to_value(v).expect("a verdict serialises"))
+        .collect();
+    Ok(summary)
+}
+
+/// Every operation's counts summed over the inputs, with latency from the merged histograms.
+fn merged_operations(inputs: &[Input], acc: &Acc) -> Vec<(String, OpSummary)> {
+    Op::ALL
         .iter()
         .map(|op| {
             let mut c = OpCounts::default();
@@ -209,19 +255,13 @@ fn merged_summary(
             };
             (op.name().to_string(), summary)
         })
-        .collect();
-    // A whole run merged alone keeps its exact times.
-    let online = if n == 1 {
-        first.online.clone()
-    } else {
-        online_from_histogram(&acc.online_at, devices, secs_to_us(end_s))
-    };
-    let stop_reason = inputs
-        .iter()
-        .map(|i| i.summary.stop_reason.as_str())
-        .min_by_key(|r| std::cmp::Reverse(stop_rank(r)))
-        .unwrap_or("all_settled")
-        .to_string();
+        .collect()
+}
+
+/// The live figures of the shards, merged; lag and wire percentiles of the whole fleet from
+/// the shards' histograms where every shard wrote them (else the largest of the shards', an
+/// upper bound).
+fn merged_live(inputs: &[Input], acc: &Acc, n: u32) -> Option<LiveSummary> {
     let mut live = inputs.iter().filter_map(|i| i.summary.live.as_ref()).fold(
         None::<LiveSummary>,
         |acc, l| match acc {
@@ -232,8 +272,6 @@ fn merged_summary(
             }
         },
     );
-    // Lag and wire percentiles of the whole fleet, from the shards' histograms, where every
-    // shard wrote them (else they stay the largest of the shards', an upper bound).
     if let Some(l) = &mut live {
         let whole = |tag: &str| acc.live.get(tag).filter(|(k, _)| *k == n).map(|(_, h)| h);
         crate::results::live::set_from_histograms(
@@ -242,30 +280,12 @@ fn merged_summary(
             whole(WIRE_CONNECT_TAG),
         );
     }
-    let model = if n == 1 {
-        first.model.clone()
-    } else {
-        merged_model(&first.model, n, &online, timeline, notes)
-    };
-    let mut summary = Summary {
-        format: FORMAT,
-        scenario: first.scenario.clone(),
-        engine: first.engine.clone(),
-        seed: first.seed,
-        devices,
-        complete: inputs.iter().all(|i| i.summary.complete),
-        end_s,
-        stop_reason,
-        operations: Operations(operations),
-        online,
-        model,
-        slo: Vec::new(),
-        compare: first.compare.clone(),
-        shard: None,
-        live,
-    };
-    // The SLOs of every shard (the same scenario gives the same ones), judged again on the
-    // merged figures.
+    live
+}
+
+/// The SLOs of every shard (the same scenario gives the same ones), to be judged again on the
+/// merged figures.
+fn shard_slos(inputs: &[Input]) -> Result<Vec<Slo>, MergeError> {
     let mut seen = HashSet::new();
     let mut slos = Vec::new();
     for i in inputs {
@@ -288,11 +308,7 @@ fn merged_summary(
             }
         }
     }
-    summary.slo = slo::evaluate_all(&slos, &summary)
-        .iter()
-        .map(|v| serde_json::to_value(v).expect("a verdict serialises"))
-        .collect();
-    Ok(summary)
+    Ok(slos)
 }
 
 /// Shard 0's model (every shard computes it for the whole fleet) beside the merged figures:

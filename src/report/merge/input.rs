@@ -94,6 +94,17 @@ pub(super) fn read_input(dir: &Path) -> Result<Input, MergeError> {
 /// Checks that the inputs are the shards 0 … N−1 of one run, each once; sorts them by shard.
 /// Returns N.
 pub(super) fn validate(inputs: &mut [Input]) -> Result<u32, MergeError> {
+    same_run(inputs)?;
+    let n = inputs[0].shard.count;
+    inputs.sort_by_key(|i| i.shard.index);
+    each_shard_once(inputs, n)?;
+    shares_of_the_fleet(inputs)?;
+    Ok(n)
+}
+
+/// Every input is a shard (or the one whole run) of the same run: the operations of this
+/// format, the same scenario hash, seed, engine and `--shard K/N` split.
+fn same_run(inputs: &[Input]) -> Result<(), MergeError> {
     if inputs.len() > 1
         && let Some(whole) = inputs.iter().find(|i| i.summary.shard.is_none())
     {
@@ -161,8 +172,11 @@ pub(super) fn validate(inputs: &mut [Input]) -> Result<u32, MergeError> {
             ));
         }
     }
-    let n = first.shard.count;
-    inputs.sort_by_key(|i| i.shard.index);
+    Ok(())
+}
+
+/// Shards sorted by index: each of the `n` given exactly once.
+fn each_shard_once(inputs: &[Input], n: u32) -> Result<(), MergeError> {
     for w in inputs.windows(2) {
         if w[0].shard == w[1].shard {
             return Err(MergeError::Input(format!(
@@ -194,7 +208,11 @@ pub(super) fn validate(inputs: &mut [Input]) -> Result<u32, MergeError> {
             given.join(", "),
         )));
     }
-    // The model is computed for the whole fleet: each shard drove its share of it.
+    Ok(())
+}
+
+/// The model is computed for the whole fleet: each shard drove its share of it.
+fn shares_of_the_fleet(inputs: &[Input]) -> Result<(), MergeError> {
     if let Some(fleet) = inputs[0]
         .summary
         .model
@@ -214,7 +232,7 @@ pub(super) fn validate(inputs: &mut [Input]) -> Result<u32, MergeError> {
             }
         }
     }
-    Ok(n)
+    Ok(())
 }
 
 /// `1.5` → 1 500 000: `timeline.csv`'s exact decimal seconds as microseconds.
