@@ -155,20 +155,35 @@ fn arg(i: usize, d: usize) -> usize {
         .unwrap_or(d)
 }
 
-#[tokio::main]
-async fn main() {
-    let (n, msgs, flows, tls_n) = (arg(1, 18_000), arg(2, 5), arg(3, 2_000), arg(4, 2_000));
-    // The client holds as many sockets as the server: lift its soft open-file limit too (the
-    // server process lifts its own when it starts).
-    fleetsim::sys::raise_fd_limit();
-    let (mut server, addr) = start_server(&[]);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let base = rss_kib(server.id());
-    let gate = Arc::new(Semaphore::new(2_000));
+/// The command line: every argument positional, each with its default.
+struct Args {
+    /// Hub connections opened and kept for the storm, the idle memory and the telemetry.
+    connections: usize,
+    /// QoS 1 messages each of those connections publishes.
+    messages: usize,
+    /// DPS register + poll flows.
+    flows: usize,
+    /// TLS handshakes (each followed by CONNECT).
+    tls: usize,
+}
 
-    // 1. Connect storm: N hub connections, CONNECT → CONNACK, kept open.
-    // In batches, each from 16 loopback source addresses (one address alone makes the
-    // client's connect() search for a free ephemeral port past ~14k connections).
+fn parse_args() -> Args {
+    Args {
+        connections: arg(1, 18_000),
+        messages: arg(2, 5),
+        flows: arg(3, 2_000),
+        tls: arg(4, 2_000),
+    }
+}
+
+/// Step 1, the connect storm: N hub connections, CONNECT → CONNACK, kept open.
+/// In batches, each from 16 loopback source addresses (one address alone makes the
+/// client's connect() search for a free ephemeral port past ~14k connections).
+async fn connect_storm(
+    addr: SocketAddr,
+    n: usize,
+    gate: &Arc<Semaphore>,
+) -> Vec<Client<TcpStream>> {
     let batch = 6_000;
     let t = Instant::now();
     let mut clients = Vec::with_capacity(n);
@@ -207,19 +222,26 @@ async fn main() {
         clients.len(),
         clients.len() as f64 / dt
     );
+    clients
+}
+
+/// The server's sockets and memory with `idle` connections open, against its RSS before
+/// (`base` KiB).
+async fn print_idle_memory(pid: u32, base: u64, idle: usize) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!(
         "server holds {} sockets (listener included)",
-        server_sockets(server.id())
+        server_sockets(pid)
     );
-    let idle = rss_kib(server.id());
+    let rss = rss_kib(pid);
     println!(
-        "memory: server RSS {base} KiB -> {idle} KiB with {} idle connections = {:.2} KiB per connection",
-        clients.len(),
-        (idle.saturating_sub(base)) as f64 / clients.len().max(1) as f64
+        "memory: server RSS {base} KiB -> {rss} KiB with {idle} idle connections = {:.2} KiB per connection",
+        (rss.saturating_sub(base)) as f64 / idle.max(1) as f64
     );
+}
 
-    // 2. Telemetry: every connection publishes `msgs` QoS 1 messages and awaits each PUBACK.
+/// Step 2, telemetry: every connection publishes `msgs` QoS 1 messages and awaits each PUBACK.
+async fn telemetry(clients: Vec<Client<TcpStream>>, msgs: usize) -> Vec<Client<TcpStream>> {
     let t = Instant::now();
     let mut tasks = Vec::new();
     for (i, mut c) in clients.into_iter().enumerate() {
@@ -251,46 +273,65 @@ async fn main() {
         "telemetry: {sent} QoS 1 messages in {dt:.2} s = {:.0} messages/s",
         sent as f64 / dt
     );
-    drop(clients);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    clients
+}
 
-    // 3. DPS: connect, subscribe, register, poll until assigned.
+/// One DPS flow: connect, subscribe, register, poll until assigned (`None` if it fails).
+async fn dps_flow(i: usize, addr: SocketAddr) -> Option<()> {
+    let id = format!("r{i}");
+    let io = TcpStream::connect(addr).await.ok()?;
+    let user = format!("0ne00000000/registrations/{id}/api-version=2019-03-31");
+    let mut c = Client::connect(io, &id, user).await.ok()?;
+    let s = Subscribe::new("$dps/registrations/res/#", QoS::AtLeastOnce);
+    c.send(Packet::Subscribe(s)).await.ok()?;
+    let body = format!("{{\"registrationId\":\"{id}\"}}");
+    let p = Publish::new(
+        "$dps/registrations/PUT/iotdps-register/?$rid=1",
+        QoS::AtMostOnce,
+        body,
+    );
+    c.send(Packet::Publish(p)).await.ok()?;
+    let mut op = None;
+    loop {
+        match c.recv().await.ok()? {
+            Packet::Publish(p) if p.topic.contains("/res/202/") && op.is_none() => {
+                let v: serde_json::Value = serde_json::from_slice(&p.payload).ok()?;
+                let id = v["operationId"].as_str()?.to_string();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let t = format!(
+                    "$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId={id}"
+                );
+                c.send(Packet::Publish(Publish::new(t, QoS::AtMostOnce, " ")))
+                    .await
+                    .ok()?;
+                op = Some(id);
+            }
+            Packet::Publish(p) if p.topic.contains("/res/202/") => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let t = format!(
+                    "$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId={}",
+                    op.as_deref()?
+                );
+                c.send(Packet::Publish(Publish::new(t, QoS::AtMostOnce, " ")))
+                    .await
+                    .ok()?;
+            }
+            Packet::Publish(p) if p.topic.contains("/res/200/") => return Some(()),
+            Packet::Publish(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Step 3, DPS: `flows` register + poll flows.
+async fn dps_flows(addr: SocketAddr, flows: usize, gate: &Arc<Semaphore>) {
     let t = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..flows {
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             let _p = gate.acquire().await.unwrap();
-            let id = format!("r{i}");
-            let io = TcpStream::connect(addr).await.ok()?;
-            let user = format!("0ne00000000/registrations/{id}/api-version=2019-03-31");
-            let mut c = Client::connect(io, &id, user).await.ok()?;
-            let s = Subscribe::new("$dps/registrations/res/#", QoS::AtLeastOnce);
-            c.send(Packet::Subscribe(s)).await.ok()?;
-            let body = format!("{{\"registrationId\":\"{id}\"}}");
-            let p = Publish::new("$dps/registrations/PUT/iotdps-register/?$rid=1", QoS::AtMostOnce, body);
-            c.send(Packet::Publish(p)).await.ok()?;
-            let mut op = None;
-            loop {
-                match c.recv().await.ok()? {
-                    Packet::Publish(p) if p.topic.contains("/res/202/") && op.is_none() => {
-                        let v: serde_json::Value = serde_json::from_slice(&p.payload).ok()?;
-                        let id = v["operationId"].as_str()?.to_string();
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                        let t = format!("$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId={id}");
-                        c.send(Packet::Publish(Publish::new(t, QoS::AtMostOnce, " "))).await.ok()?;
-                        op = Some(id);
-                    }
-                    Packet::Publish(p) if p.topic.contains("/res/202/") => {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                        let t = format!("$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId={}", op.as_deref()?);
-                        c.send(Packet::Publish(Publish::new(t, QoS::AtMostOnce, " "))).await.ok()?;
-                    }
-                    Packet::Publish(p) if p.topic.contains("/res/200/") => return Some(()),
-                    Packet::Publish(_) => return None,
-                    _ => {}
-                }
-            }
+            dps_flow(i, addr).await
         }));
     }
     let mut ok = 0;
@@ -302,18 +343,14 @@ async fn main() {
         "dps: {ok} of {flows} register+poll flows in {dt:.2} s = {:.0} flows/s",
         ok as f64 / dt
     );
-    let _ = server.kill();
-    let _ = server.wait();
+}
 
-    // 4. TLS handshakes (separate server with a generated CA).
-    let dir = std::env::temp_dir().join(format!("fleetsim-bench-{}", std::process::id()));
-    let dirs = dir.display().to_string();
-    let (mut server, addr) = start_server(&["--tls-self-signed", &dirs]);
-    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+/// A TLS client that trusts only the CA in `ca` (PEM).
+fn tls_connector(ca: &[u8]) -> tokio_rustls::TlsConnector {
+    use tokio_rustls::rustls::pki_types::CertificateDer;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(&ca) {
+    for c in CertificateDer::pem_slice_iter(ca) {
         roots.add(c.unwrap()).unwrap();
     }
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
@@ -322,7 +359,17 @@ async fn main() {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let conn = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+}
+
+/// Step 4, TLS handshakes, each followed by CONNECT; the connections stay open until all are done.
+async fn tls_handshakes(
+    addr: SocketAddr,
+    conn: tokio_rustls::TlsConnector,
+    tls_n: usize,
+    gate: &Arc<Semaphore>,
+) {
+    use tokio_rustls::rustls::pki_types::ServerName;
     let t = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..tls_n {
@@ -350,7 +397,38 @@ async fn main() {
         ok as f64 / dt
     );
     drop(keep);
+}
+
+fn stop_server(mut server: Child) {
     let _ = server.kill();
     let _ = server.wait();
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    // The client holds as many sockets as the server: lift its soft open-file limit too (the
+    // server process lifts its own when it starts).
+    fleetsim::sys::raise_fd_limit();
+    let (server, addr) = start_server(&[]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let base = rss_kib(server.id());
+    let gate = Arc::new(Semaphore::new(2_000));
+
+    let clients = connect_storm(addr, args.connections, &gate).await;
+    print_idle_memory(server.id(), base, clients.len()).await;
+    let clients = telemetry(clients, args.messages).await;
+    drop(clients);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    dps_flows(addr, args.flows, &gate).await;
+    stop_server(server);
+
+    // A separate server with a generated CA for the TLS handshakes.
+    let dir = std::env::temp_dir().join(format!("fleetsim-bench-{}", std::process::id()));
+    let dirs = dir.display().to_string();
+    let (server, addr) = start_server(&["--tls-self-signed", &dirs]);
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    tls_handshakes(addr, tls_connector(&ca), args.tls, &gate).await;
+    stop_server(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,7 +24,9 @@ use fleetsim::engine::queue::{CalendarQueue, Entry};
 use fleetsim::engine::virtual_time::VirtualEngine;
 use fleetsim::input::load_file;
 use fleetsim::report::run_info::peak_rss_bytes;
+use fleetsim::scenario::Scenario;
 use fleetsim::scenario::units::parse_count;
+use fleetsim::time::SimTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
@@ -170,7 +172,47 @@ fn verdict(pass: bool) -> &'static str {
     if pass { "PASS" } else { "MISS" }
 }
 
-fn main() -> ExitCode {
+/// The engine's run, timed: what the report and the floors need of it.
+struct EngineRun {
+    build_s: f64,
+    run_s: f64,
+    wall_s: f64,
+    /// Peak RSS before the engine was built, and right after its run (bytes).
+    rss_before: u64,
+    peak: Option<u64>,
+    events: u64,
+    stop: &'static str,
+    end: SimTime,
+}
+
+impl EngineRun {
+    /// Events per wall second of the run loop.
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.run_s
+    }
+}
+
+/// The two floors' hold loops, timed.
+struct Floors {
+    steps: u64,
+    pending: u32,
+    heap_s: f64,
+    cal_s: f64,
+}
+
+impl Floors {
+    /// Hold steps per wall second of the heap floor.
+    fn heap_rate(&self) -> f64 {
+        self.steps as f64 / self.heap_s
+    }
+    /// Hold steps per wall second of the calendar floor.
+    fn cal_rate(&self) -> f64 {
+        self.steps as f64 / self.cal_s
+    }
+}
+
+/// The command line and the scenario it names, or the exit code after the message.
+fn load() -> Result<(Args, Scenario), ExitCode> {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -180,32 +222,36 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo run --release --example scale [-- SCENARIO [--set key=value]... [--floor-events N]]"
             );
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
-    let sc = match load_file(&args.scenario, &args.sets) {
-        Ok(sc) => sc,
+    match load_file(&args.scenario, &args.sets) {
+        Ok(sc) => Ok((args, sc)),
         Err(e) => {
             eprintln!("scale: {}", e.render());
-            return ExitCode::from(2);
+            Err(ExitCode::from(2))
         }
-    };
-    let devices = sc.fleet.devices;
+    }
+}
 
+fn print_header(args: &Args, sc: &Scenario) {
     println!("fleetsim scale benchmark (issue #2)");
     println!("  scenario           {}", args.scenario.display());
     println!("  name               {}", sc.name);
-    println!("  devices            {devices}");
+    println!("  devices            {}", sc.fleet.devices);
     println!("  seed               {}", sc.seed);
     for s in &args.sets {
         println!("  --set              {s}");
     }
     println!();
+}
 
-    // 1. The engine.
+/// Step 1, the engine: built and run to its end, the peak memory read before the floors
+/// allocate.
+fn run_engine(sc: &Scenario) -> EngineRun {
     let rss_before = peak_rss_bytes().unwrap_or(0);
     let t0 = Instant::now();
-    let engine = VirtualEngine::new(&sc);
+    let engine = VirtualEngine::new(sc);
     let build_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let r = engine.run(|_| {}, &AtomicBool::new(false));
@@ -213,13 +259,31 @@ fn main() -> ExitCode {
     let wall_s = t0.elapsed().as_secs_f64();
     // Before the floors allocate: this figure is the engine's own.
     let peak = peak_rss_bytes();
-    let events = r.events;
-    let stop = r.stop.name();
-    let end = r.end;
+    let run = EngineRun {
+        build_s,
+        run_s,
+        wall_s,
+        rss_before,
+        peak,
+        events: r.events,
+        stop: r.stop.name(),
+        end: r.end,
+    };
     drop(r);
-    let engine_rate = events as f64 / run_s;
-    let bytes_per_device = peak.map(|p| p as f64 / devices.max(1) as f64);
+    run
+}
 
+fn print_engine(e: &EngineRun, devices: u64) {
+    let EngineRun {
+        build_s,
+        run_s,
+        wall_s,
+        rss_before,
+        peak,
+        events,
+        stop,
+        end,
+    } = *e;
     println!("engine (virtual)");
     println!("  build fleet        {build_s:>12.2} s");
     println!("  run loop           {run_s:>12.2} s");
@@ -229,12 +293,12 @@ fn main() -> ExitCode {
         end.to_string()
     );
     println!("  events             {events:>12}");
-    println!("  events/s           {:>12.0}   (run loop)", engine_rate);
+    println!("  events/s           {:>12.0}   (run loop)", e.rate());
     println!(
         "  events/s           {:>12.0}   (incl. build)",
         events as f64 / wall_s
     );
-    match (peak, bytes_per_device) {
+    match (peak, bytes_per_device(e, devices)) {
         (Some(p), Some(b)) => {
             println!(
                 "  peak RSS           {:>12.1} MiB (before the engine: {:.1} MiB)",
@@ -249,29 +313,52 @@ fn main() -> ExitCode {
         _ => println!("  peak RSS                    n/a   (no /proc/self/status)"),
     }
     println!();
+}
 
-    // 2. The floors: as many hold steps as the engine had events (unless capped), as many
-    // pending as the fleet has devices.
-    // A hold loop keeps the pending count constant, so its rate is stable after a few million
-    // steps: by default the floors run at most DEFAULT_FLOOR_EVENTS (the heap floor would take
-    // two minutes to match a 1M-device engine run step for step).
-    let steps = args
-        .floor_events
+/// Peak RSS per device, if the peak is known.
+fn bytes_per_device(e: &EngineRun, devices: u64) -> Option<f64> {
+    e.peak.map(|p| p as f64 / devices.max(1) as f64)
+}
+
+/// Step 2, the floors: as many hold steps as the engine had events (unless capped), as many
+/// pending as the fleet has devices.
+/// A hold loop keeps the pending count constant, so its rate is stable after a few million
+/// steps: by default the floors run at most DEFAULT_FLOOR_EVENTS (the heap floor would take
+/// two minutes to match a 1M-device engine run step for step).
+fn run_floors(floor_events: Option<u64>, events: u64, devices: u64) -> Floors {
+    let steps = floor_events
         .unwrap_or(events.min(DEFAULT_FLOOR_EVENTS))
         .max(1);
     let pending = devices.clamp(1, u32::MAX as u64) as u32;
     let init = initial(pending);
     let heap_s = heap_floor(&init, steps);
     let cal_s = calendar_floor(&init, steps);
-    let heap_rate = steps as f64 / heap_s;
-    let cal_rate = steps as f64 / cal_s;
+    Floors {
+        steps,
+        pending,
+        heap_s,
+        cal_s,
+    }
+}
+
+fn print_floors(f: &Floors) {
+    let Floors {
+        steps,
+        pending,
+        heap_s,
+        cal_s,
+    } = *f;
+    let (heap_rate, cal_rate) = (f.heap_rate(), f.cal_rate());
     println!("floors ({steps} hold steps, {pending} pending, delays U[1 s, 100 s))");
     println!("  binary heap        {heap_s:>12.2} s   {heap_rate:>12.0} events/s");
     println!("  calendar queue     {cal_s:>12.2} s   {cal_rate:>12.0} events/s");
     println!();
+}
 
-    // 3. Ratios.
-    let share = engine_rate / cal_rate;
+/// Step 3, the ratios: the engine's and the heap's rates over the calendar floor's. Returns the
+/// engine's share.
+fn print_ratios(e: &EngineRun, f: &Floors) -> f64 {
+    let share = e.rate() / f.cal_rate();
     println!("ratios");
     println!(
         "  engine / calendar  {:>12.1} %   (target >= {:.0} %)",
@@ -280,12 +367,16 @@ fn main() -> ExitCode {
     );
     println!(
         "  heap / calendar    {:>12.1} %",
-        heap_rate / cal_rate * 100.0
+        f.heap_rate() / f.cal_rate() * 100.0
     );
     println!();
+    share
+}
 
-    // 4. Verdict (printed, never an exit code: the machine may be shared and noisy).
-    let mem = match bytes_per_device {
+/// Step 4, the verdict (printed, never an exit code: the machine may be shared and noisy).
+fn print_verdict(e: &EngineRun, devices: u64, share: f64) {
+    let wall_s = e.wall_s;
+    let mem = match bytes_per_device(e, devices) {
         Some(b) => format!(
             "{} ({b:.0} B/device, target <= {TARGET_BYTES_PER_DEVICE:.0})",
             verdict(b <= TARGET_BYTES_PER_DEVICE)
@@ -302,5 +393,20 @@ fn main() -> ExitCode {
     if devices != 1_000_000 {
         println!("         (the targets are for 1M devices; this run has {devices})");
     }
+}
+
+fn main() -> ExitCode {
+    let (args, sc) = match load() {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let devices = sc.fleet.devices;
+    print_header(&args, &sc);
+    let engine = run_engine(&sc);
+    print_engine(&engine, devices);
+    let floors = run_floors(args.floor_events, engine.events, devices);
+    print_floors(&floors);
+    let share = print_ratios(&engine, &floors);
+    print_verdict(&engine, devices, share);
     ExitCode::SUCCESS
 }
