@@ -344,7 +344,7 @@ async fn half_packets_and_slow_readers_are_timed_out_while_good_clients_are_serv
     sleep(Duration::from_millis(200)).await;
     let took = good_client(server.dps_addr, a, "good-during-stalls").await;
     assert!(took.is_ok(), "good client during the stalls: {took:?}");
-    let t0 = Instant::now();
+    // Each stall gives up by itself after 8 s (reporting "not closed"): no bound needed here.
     let mut not_closed = Vec::new();
     while let Some(r) = stalls.join_next().await {
         let (what, closed) = r.unwrap();
@@ -358,7 +358,6 @@ async fn half_packets_and_slow_readers_are_timed_out_while_good_clients_are_serv
         not_closed.len(),
         &not_closed[..not_closed.len().min(5)]
     );
-    assert!(t0.elapsed() < Duration::from_secs(10));
     assert_eq!(wait_open_zero(&server, Duration::from_secs(5)).await, 0);
     let snap = server.stats();
     assert!(snap.idle_timeouts >= 250, "{snap:?}");
