@@ -527,8 +527,8 @@ fn sigterm_stops_a_live_run_and_keeps_what_it_measured() {
 
 fn a_signal_stops_a_live_run_and_keeps_what_it_measured(signal: libc::c_int) {
     let tmp = tempfile::tempdir().unwrap();
-    let child = Command::new(bin())
-        .current_dir(tmp.path())
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(tmp.path())
         .args([
             "run",
             fixture().to_str().unwrap(),
@@ -538,23 +538,14 @@ fn a_signal_stops_a_live_run_and_keeps_what_it_measured(signal: libc::c_int) {
             "r",
         ])
         // The late devices boot at 60 s: the run is still going when it is interrupted.
-        .args(["--set", "fleet.class[2].boot_delay=60s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut run = Guard(child);
+        .args(["--set", "fleet.class[2].boot_delay=60s"]);
+    let mut run = Spawned::spawn(cmd);
     std::thread::sleep(Duration::from_secs(8));
-    // SAFETY: signalling our own child, which has not been waited for.
-    unsafe { libc::kill(run.0.id() as libc::pid_t, signal) };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = run.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "the run did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    run.signal(signal);
+    // 30 s: a bound for a run that ignores the signal, not a measurement.
+    let status = run
+        .wait_within(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("the run did not stop\n{}", run.output()));
     assert_eq!(status.code(), Some(3));
     let s = read_json(&tmp.path().join("r/summary.json"));
     assert_eq!(s["complete"], false);
