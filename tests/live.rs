@@ -7,11 +7,12 @@
 
 mod common;
 
+use common::mock::{MockProcess, mock};
+use common::process::{KillOnDrop as Guard, Spawned};
 use common::{assert_exit, fleetsim, read_json, stderr, stdout};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn fixture() -> PathBuf {
@@ -22,81 +23,25 @@ fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fleetsim"))
 }
 
-/// A child process killed when dropped, so a failing test leaves nothing running.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `fleetsim mock` on 127.0.0.1 (port chosen by the OS) with the live fixture's limits;
-/// returns the guard and the address it printed.
-fn start_mock(key: &str, sets: &[&str]) -> (Guard, String) {
-    let (guard, addr, _) = start_mock_with(key, sets, false);
-    (guard, addr)
-}
-
-/// As [`start_mock`], with `--https-listen 127.0.0.1:0` when `https`: also returns the status
-/// lookup address it printed.
-fn start_mock_with(key: &str, sets: &[&str], https: bool) -> (Guard, String, Option<String>) {
-    let extra: &[&str] = if https {
-        &["--https-listen", "127.0.0.1:0"]
-    } else {
-        &[]
-    };
-    start_mock_args(key, sets, extra, None)
-}
-
-/// `fleetsim mock` with `extra` arguments, run in `cwd` (for files it writes); returns the
-/// guard, the MQTT address (`mqtt://` or `mqtts://`) and the HTTPS address, if any.
-fn start_mock_args(
-    key: &str,
-    sets: &[&str],
-    extra: &[&str],
-    cwd: Option<&Path>,
-) -> (Guard, String, Option<String>) {
-    let mut cmd = Command::new(bin());
-    if let Some(d) = cwd {
-        cmd.current_dir(d);
-    }
-    let mut child = cmd
-        .args(["mock", "--listen", "127.0.0.1:0", "--stats-every", "3600"])
+/// `fleetsim mock` on 127.0.0.1 (port chosen by the OS) with the live fixture's limits, with
+/// `extra` arguments, run in `cwd` (for files it writes).
+fn start_mock_args(key: &str, sets: &[&str], extra: &[&str], cwd: Option<&Path>) -> MockProcess {
+    let mut m = mock()
+        .args(["--listen", "127.0.0.1:0", "--stats-every", "3600"])
         .args(extra)
         .arg("--scenario")
         .arg(fixture())
         .args(sets.iter().flat_map(|s| ["--set", s]))
-        .env("FLEETSIM_GROUP_KEY", key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("fleetsim mock starts");
-    let out = child.stdout.take().unwrap();
-    let guard = Guard(child);
-    let mut lines = BufReader::new(out).lines();
-    let (mut addr, mut https) = (None, None);
-    // The address lines come before the limits line (a TLS line may come first).
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(a) = line
-            .strip_prefix("dps+hub: mqtt://")
-            .or_else(|| line.strip_prefix("dps+hub: mqtts://"))
-        {
-            addr = Some(a.to_string());
-        } else if let Some(a) = line
-            .strip_prefix("dps https: http://")
-            .or_else(|| line.strip_prefix("dps https: https://"))
-        {
-            https = Some(a.to_string());
-        } else if line.starts_with("limits:") {
-            break;
-        }
+        .env("FLEETSIM_GROUP_KEY", key);
+    if let Some(d) = cwd {
+        m = m.current_dir(d);
     }
-    // Keep draining stdout so the mock never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (guard, addr.expect("the mock printed its address"), https)
+    m.start()
+}
+
+/// As [`start_mock_args`], with no extra arguments, in the test's directory.
+fn start_mock(key: &str, sets: &[&str]) -> MockProcess {
+    start_mock_args(key, sets, &[], None)
 }
 
 const KEY: &str =
@@ -270,8 +215,13 @@ fn status_lookups_over_https_spare_registrations_as_in_the_virtual_engine() {
 #[test]
 fn status_lookups_go_to_the_dps_https_endpoint_given() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_mock, mqtt, https) = start_mock_with(KEY, &["dps.limits.burst=60s"], true);
-    let https = https.unwrap();
+    let mock = start_mock_args(
+        KEY,
+        &["dps.limits.burst=60s"],
+        &["--https-listen", "127.0.0.1:0"],
+        None,
+    );
+    let (mqtt, https) = (mock.addr().to_string(), mock.https_addr().to_string());
     let run = |out: &str| {
         let o = Command::new(bin())
             .current_dir(tmp.path())
@@ -308,13 +258,14 @@ fn status_lookups_go_to_the_dps_https_endpoint_given() {
 #[test]
 fn live_tls_verifies_the_server_against_the_ca_given() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_mock, addr, https) = start_mock_args(
+    let mock = start_mock_args(
         KEY,
         &["dps.limits.burst=60s"],
         &["--tls-self-signed", "tls", "--https-listen", "127.0.0.1:0"],
         Some(tmp.path()),
     );
-    let https = https.unwrap();
+    assert!(mock.tls(), "the mock listens with TLS");
+    let (addr, https) = (mock.addr().to_string(), mock.https_addr().to_string());
     let run = |extra: &[&str], out: &str| {
         Command::new(bin())
             .current_dir(tmp.path())
@@ -348,7 +299,7 @@ fn plain_mqtt_telemetry_to_mosquitto_is_counted_by_sequence() {
     let broker = ["/usr/sbin/mosquitto", "mosquitto"]
         .into_iter()
         .find(|b| Command::new(b).arg("-h").output().is_ok())
-        .expect("mosquitto is installed (.ci/run installs it)");
+        .expect("mosquitto cannot run: install Debian's mosquitto package (`apt-get install mosquitto`, as .ci/run does)");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -370,14 +321,15 @@ fn plain_mqtt_telemetry_to_mosquitto_is_counted_by_sequence() {
             .spawn()
             .unwrap(),
     );
-    // Wait for the broker to listen.
+    // Wait (at most 10 s: a bound for a hung broker) until the broker accepts connections.
     let addr = format!("127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(&addr).is_ok() {
-            break;
+    let listening = (0..200).any(|_| {
+        std::net::TcpStream::connect(&addr).is_ok() || {
+            std::thread::sleep(Duration::from_millis(50));
+            false
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
+    assert!(listening, "mosquitto did not listen on {addr}");
     let o = fleetsim(
         tmp.path(),
         &[
@@ -435,8 +387,9 @@ fn two_shards_merged_count_what_one_process_counts() {
     };
     // No 429s (the mocks enforce their own scenario's limits): with no retries, every count
     // is fixed by the fleet, not by timing.
-    let (_m1, shards_mock) = start_mock(KEY, &["dps.limits.burst=60s"]);
-    let (_m2, whole_mock) = start_mock(KEY, &["dps.limits.burst=60s"]);
+    let m1 = start_mock(KEY, &["dps.limits.burst=60s"]);
+    let m2 = start_mock(KEY, &["dps.limits.burst=60s"]);
+    let (shards_mock, whole_mock) = (m1.addr().to_string(), m2.addr().to_string());
     // The two shards run at once, as two processes against one mock.
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| run(&shards_mock, &["--shard", "0/2"], "s0"));
@@ -503,9 +456,10 @@ fn two_shards_merged_count_what_one_process_counts() {
 #[test]
 fn a_mock_killed_mid_run_leaves_complete_results_marked_incomplete() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut mock, addr) = start_mock(KEY, &[]);
-    let child = Command::new(bin())
-        .current_dir(tmp.path())
+    let mut mock = start_mock(KEY, &[]);
+    let addr = mock.addr().to_string();
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(tmp.path())
         .args([
             "run",
             fixture().to_str().unwrap(),
@@ -524,24 +478,13 @@ fn a_mock_killed_mid_run_leaves_complete_results_marked_incomplete() {
             "--set",
             "fleet.class[2].boot_delay=30s",
         ])
-        .env("FLEETSIM_GROUP_KEY", KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let run = Guard(child);
+        .env("FLEETSIM_GROUP_KEY", KEY);
+    let mut run = Spawned::spawn(cmd);
     std::thread::sleep(Duration::from_secs(4));
-    let _ = mock.0.kill();
-    let _ = mock.0.wait();
-    let mut run = run;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = run.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "the run did not stop");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    mock.kill();
+    let status = run
+        .wait_within(Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("the run did not stop\n{}", run.output()));
     assert_eq!(status.code(), Some(3));
     let dir = tmp.path().join("r");
     for f in fleetsim::report::FILES {
@@ -563,10 +506,8 @@ fn a_mock_killed_mid_run_leaves_complete_results_marked_incomplete() {
     for e in std::fs::read_dir(&dir).unwrap() {
         out += &String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap());
     }
-    let mut printed = String::new();
-    use std::io::Read;
-    let _ = run.0.stdout.take().unwrap().read_to_string(&mut printed);
-    let _ = run.0.stderr.take().unwrap().read_to_string(&mut printed);
+    let (stdout, stderr) = run.finish();
+    let printed = stdout + &stderr;
     for secret in [KEY, &KEY[..20], &device_key, &device_key[..20]] {
         assert!(!out.contains(secret), "results contain key material");
         assert!(!printed.contains(secret), "output contains key material");
@@ -586,8 +527,8 @@ fn sigterm_stops_a_live_run_and_keeps_what_it_measured() {
 
 fn a_signal_stops_a_live_run_and_keeps_what_it_measured(signal: libc::c_int) {
     let tmp = tempfile::tempdir().unwrap();
-    let child = Command::new(bin())
-        .current_dir(tmp.path())
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(tmp.path())
         .args([
             "run",
             fixture().to_str().unwrap(),
@@ -597,23 +538,14 @@ fn a_signal_stops_a_live_run_and_keeps_what_it_measured(signal: libc::c_int) {
             "r",
         ])
         // The late devices boot at 60 s: the run is still going when it is interrupted.
-        .args(["--set", "fleet.class[2].boot_delay=60s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut run = Guard(child);
+        .args(["--set", "fleet.class[2].boot_delay=60s"]);
+    let mut run = Spawned::spawn(cmd);
     std::thread::sleep(Duration::from_secs(8));
-    // SAFETY: signalling our own child, which has not been waited for.
-    unsafe { libc::kill(run.0.id() as libc::pid_t, signal) };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = run.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "the run did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    run.signal(signal);
+    // 30 s: a bound for a run that ignores the signal, not a measurement.
+    let status = run
+        .wait_within(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("the run did not stop\n{}", run.output()));
     assert_eq!(status.code(), Some(3));
     let s = read_json(&tmp.path().join("r/summary.json"));
     assert_eq!(s["complete"], false);

@@ -317,10 +317,10 @@ async fn malformed_input_closes_one_connection_and_the_server_keeps_serving() {
         let got = send_until_closed(a, bytes).await;
         assert!(got.len() <= 4, "{what}: unexpected reply {got:?}");
     }
-    // A client that connects and never sends CONNECT is dropped after the connect timeout.
-    let t0 = Instant::now();
+    // A client that connects and never sends CONNECT is dropped by the connect timeout (2 s;
+    // `send_until_closed` fails if the connection is still open after LIMIT), and counted as
+    // an idle timeout below, not as malformed.
     send_until_closed(a, b"").await;
-    assert!(t0.elapsed() < Duration::from_secs(5));
 
     let snap = stats_when(&server, |s| {
         s.malformed as usize >= cases.len() && s.idle_timeouts >= 1
@@ -393,7 +393,9 @@ async fn new_connections_are_throttled_at_the_configured_rate() {
         }
     }
     let window = t0.elapsed().as_secs_f64();
-    // GCRA: at most rate × window + 1 in any window.
+    // GCRA: at most rate × window + 1 in any window. The window is measured around every
+    // attempt, so a loaded machine only widens it and loosens the bound: this cannot fail
+    // because the test ran slowly, only if the mock admits faster than its rate.
     assert!(ok as f64 <= 10.0 * window + 1.0, "{ok} in {window:.3} s");
     assert!(ok >= 1 && refused >= 1, "ok {ok} refused {refused}");
     assert_eq!(server.stats().connect_throttled, refused as u64);
@@ -411,7 +413,6 @@ async fn telemetry_is_shaped_then_the_connection_closed() {
     cfg.auth = Auth::AllowAny;
     let server = start(cfg).await;
     let (c, mut ev) = connect_ok(server.hub_addr, "shaped").await;
-    let t0 = Instant::now();
     for _ in 0..40 {
         c.publish(
             "devices/shaped/messages/events/",
@@ -422,20 +423,16 @@ async fn telemetry_is_shaped_then_the_connection_closed() {
         .await
         .unwrap();
     }
-    let mut acks = Vec::new();
+    let mut acks = 0;
     loop {
         match timeout(LIMIT, ev.poll()).await.expect("in time") {
-            Ok(Event::Incoming(Incoming::PubAck(_))) => acks.push(t0.elapsed()),
+            Ok(Event::Incoming(Incoming::PubAck(_))) => acks += 1,
             Ok(_) => {}
             Err(_) => break,
         }
     }
-    // Counts, not exact times: at most rate × (backlog) + 1 queued before the refusal.
-    assert!(
-        (2..=12).contains(&acks.len()),
-        "{} PUBACKs before the close",
-        acks.len()
-    );
+    // Counts, not times: at most rate × (backlog) + 1 queued before the refusal.
+    assert!((2..=12).contains(&acks), "{acks} PUBACKs before the close");
     let snap = stats_when(&server, |s| s.telemetry_closed >= 1).await;
     assert_eq!(snap.telemetry_closed, 1, "{snap:?}");
     server.shutdown().await;
@@ -662,13 +659,14 @@ async fn tls_with_the_self_signed_ca() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_clients_speak_to_the_mock() {
     use std::process::Command;
-    if Command::new("mosquitto_pub")
-        .arg("--help")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: mosquitto_pub not installed (apt-get install mosquitto-clients)");
-        return;
+    // Missing clients fail the test (they do not skip it): run `.ci/run`, which installs them.
+    for tool in ["mosquitto_pub", "mosquitto_sub"] {
+        if let Err(e) = Command::new(tool).arg("--help").output() {
+            panic!(
+                "{tool} cannot run ({e}): install Debian's mosquitto-clients package \
+                 (`apt-get install mosquitto-clients`, as .ci/run does)"
+            );
+        }
     }
     let server = start(config("", &[])).await;
     let port = server.hub_addr.port().to_string();

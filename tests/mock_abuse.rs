@@ -17,16 +17,14 @@ mod common;
 
 use bytes::BytesMut;
 use common::keys::{self, GROUP_KEY, unix_now};
+use common::mock::MockProcess;
 use fleetsim::mock::{Auth, Listen, MockConfig, MockServer};
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus};
 use fleetsim::protocol::hub::{HubRequest, HubUsername};
 use fleetsim::protocol::sas;
 use rumqttc::mqttbytes::v4::{Connect, Packet, Publish, Subscribe};
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, Incoming, MqttOptions, QoS};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -346,7 +344,7 @@ async fn half_packets_and_slow_readers_are_timed_out_while_good_clients_are_serv
     sleep(Duration::from_millis(200)).await;
     let took = good_client(server.dps_addr, a, "good-during-stalls").await;
     assert!(took.is_ok(), "good client during the stalls: {took:?}");
-    let t0 = Instant::now();
+    // Each stall gives up by itself after 8 s (reporting "not closed"): no bound needed here.
     let mut not_closed = Vec::new();
     while let Some(r) = stalls.join_next().await {
         let (what, closed) = r.unwrap();
@@ -360,7 +358,6 @@ async fn half_packets_and_slow_readers_are_timed_out_while_good_clients_are_serv
         not_closed.len(),
         &not_closed[..not_closed.len().min(5)]
     );
-    assert!(t0.elapsed() < Duration::from_secs(10));
     assert_eq!(wait_open_zero(&server, Duration::from_secs(5)).await, 0);
     let snap = server.stats();
     assert!(snap.idle_timeouts >= 250, "{snap:?}");
@@ -437,75 +434,36 @@ async fn clients_that_reset_while_shaping_holds_their_replies_are_let_go() {
 // ---------------------------------------------------------------------------------------------
 // A `fleetsim mock` child process with 256 descriptors.
 
-/// The child mock; killed when dropped (a failing test leaves nothing running).
-struct MockProcess {
-    child: Child,
+/// The child mock (tests/common/mock.rs: killed when dropped), with its scenario file.
+struct AbuseMock {
+    process: MockProcess,
     addr: SocketAddr,
-    lines: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for MockProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl MockProcess {
-    fn start(nofile: u32) -> MockProcess {
+impl AbuseMock {
+    fn start(nofile: u32) -> AbuseMock {
         let dir = tempfile::tempdir().unwrap();
         let sc = dir.path().join("abuse.toml");
         std::fs::write(&sc, SCENARIO).unwrap();
-        // `ulimit -n` sets the soft and the hard limit: the mock cannot lift it again.
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_fleetsim"))
-            .args(["mock", "--listen", "127.0.0.1:0", "--id-scope", SCOPE])
-            .args([
-                "--hub-hostname",
-                HUB_HOST,
-                "--stats-every",
-                "1",
-                "--threads",
-                "2",
-            ])
-            .arg("--scenario")
+        let process = common::mock::mock()
+            .nofile(nofile)
+            .args(["--listen", "127.0.0.1:0", "--id-scope", SCOPE])
+            .args(["--hub-hostname", HUB_HOST, "--stats-every", "1"])
+            .args(["--threads", "2", "--scenario"])
             .arg(&sc)
             .env("FLEETSIM_GROUP_KEY", GROUP_KEY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("fleetsim mock starts");
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let l2 = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if let Some(a) = line.strip_prefix("dps+hub: mqtt://") {
-                    let _ = tx.send(a.parse::<SocketAddr>().unwrap());
-                }
-                l2.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the mock prints its address");
-        MockProcess {
-            child,
-            addr,
-            lines,
+            .start();
+        AbuseMock {
+            addr: process.addr(),
+            process,
             _dir: dir,
         }
     }
 
     /// The mock's resident memory, KiB.
     fn rss_kib(&self) -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid())).unwrap();
         s.lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
@@ -514,35 +472,20 @@ impl MockProcess {
 
     /// A counter from the latest stats line, e.g. `counter("open ")`, `counter("auth ")`.
     fn counter(&self, label: &str) -> u64 {
-        let lines = self.lines.lock().unwrap();
-        let last = lines
-            .iter()
-            .rev()
-            .find(|l| l.starts_with("mock: open"))
-            .expect("a stats line");
-        let at = last
-            .find(label)
-            .unwrap_or_else(|| panic!("{label} in {last}"))
-            + label.len();
-        last[at..]
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{label} in {last}"))
+        let last = self.process.stats_lines().pop().expect("a stats line");
+        common::mock::counter(&last, label)
     }
 
     /// The latest stats line, for failure messages.
     fn last_stats(&self) -> String {
-        let lines = self.lines.lock().unwrap();
-        let last = lines.iter().rev().find(|l| l.starts_with("mock: open"));
-        last.cloned().unwrap_or_default()
+        self.process.stats_lines().pop().unwrap_or_default()
     }
 
     /// Waits for a fresh stats line (one per second).
     async fn next_stats(&self) {
-        let n = self.lines.lock().unwrap().len();
+        let n = self.process.stats_lines().len();
         let end = Instant::now() + Duration::from_secs(5);
-        while self.lines.lock().unwrap().len() == n && Instant::now() < end {
+        while self.process.stats_lines().len() == n && Instant::now() < end {
             sleep(Duration::from_millis(50)).await;
         }
     }
@@ -707,7 +650,7 @@ async fn a_mock_process_at_its_descriptor_limit_survives_floods_resets_and_bad_c
     // The limit under test is the child's: this process (flood clients here, and the other
     // tests' in-process servers) must not meet its own.
     let _ = rlimit::increase_nofile_limit(rlimit::INFINITY);
-    let mock = MockProcess::start(256);
+    let mock = AbuseMock::start(256);
     let a = mock.addr;
     let took = good_client(a, a, "good-baseline").await;
     assert!(took.is_ok(), "baseline flow: {took:?}");

@@ -607,21 +607,82 @@ fn the_nightly_script_runs_locally_as_in_ci() {
 }
 
 /// The workflow's shell steps are exactly the build and the script the test above runs, so
-/// what CI does is what runs here.
+/// what CI does is what runs here; after them the results are uploaded and the JUnit files
+/// published, even when the script failed. Read as YAML (its structure, not its text).
 #[test]
 fn the_workflow_runs_the_build_and_the_script_and_nothing_else() {
-    let yml = read(&repo().join(".github/workflows/nightly-capacity.yml"));
-    let runs: Vec<&str> = yml
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("run: "))
+    use yaml_rust2::{Yaml, YamlLoader};
+    let text = read(&repo().join(".github/workflows/nightly-capacity.yml"));
+    let docs = YamlLoader::load_from_str(&text).expect("the workflow is YAML");
+    assert_eq!(docs.len(), 1, "one document");
+    let wf = &docs[0];
+    let s = |y: &Yaml| y.as_str().map(str::to_string);
+
+    // Nightly, and on demand. (YAML 1.2: `on` is a string key, not `true`.)
+    let cron: Vec<_> = wf["on"]["schedule"]
+        .as_vec()
+        .expect("on.schedule")
+        .iter()
+        .map(|e| s(&e["cron"]))
         .collect();
-    assert_eq!(runs, ["cargo build --release --locked", ".ci/nightly.sh"]);
+    assert_eq!(cron, [Some("17 3 * * *".to_string())]);
     assert!(
-        yml.contains("path: results/nightly/"),
+        wf["on"]
+            .as_hash()
+            .unwrap()
+            .contains_key(&Yaml::String("workflow_dispatch".into())),
+        "runs on demand"
+    );
+    // Reads the repository, writes only the check run of the JUnit report.
+    assert_eq!(s(&wf["permissions"]["contents"]).as_deref(), Some("read"));
+    assert_eq!(s(&wf["permissions"]["checks"]).as_deref(), Some("write"));
+
+    let jobs = wf["jobs"].as_hash().expect("jobs");
+    assert_eq!(jobs.len(), 1, "one job");
+    let job = &wf["jobs"]["capacity"];
+    assert_eq!(s(&job["runs-on"]).as_deref(), Some("ubuntu-latest"));
+    assert!(
+        job["timeout-minutes"].as_i64().is_some_and(|m| m > 0),
+        "bounded"
+    );
+    let steps = job["steps"].as_vec().expect("jobs.capacity.steps");
+    for st in steps {
+        assert!(
+            st["run"].is_badvalue() != st["uses"].is_badvalue(),
+            "a step runs a command or uses an action: {st:?}"
+        );
+    }
+    // Where a step is, by what it runs or uses.
+    let at = |what: &dyn Fn(&Yaml) -> bool, name: &str| -> usize {
+        let found: Vec<usize> = (0..steps.len()).filter(|&i| what(&steps[i])).collect();
+        assert_eq!(found.len(), 1, "one {name} step: {steps:?}");
+        found[0]
+    };
+    let uses = |prefix: &'static str| {
+        move |st: &Yaml| st["uses"].as_str().is_some_and(|u| u.starts_with(prefix))
+    };
+
+    // The shell steps: the build, then the script; nothing else.
+    let runs: Vec<String> = steps.iter().filter_map(|st| s(&st["run"])).collect();
+    assert_eq!(runs, ["cargo build --release --locked", ".ci/nightly.sh"]);
+    let script = at(&|st| st["run"].as_str() == Some(".ci/nightly.sh"), "script");
+
+    // Then, whatever the script's exit: the results uploaded, the JUnit files published.
+    let upload = at(&uses("actions/upload-artifact@"), "upload");
+    let junit = at(&uses("mikepenz/action-junit-report@"), "JUnit");
+    assert!(upload > script && junit > script, "{steps:?}");
+    let (upload, junit) = (&steps[upload], &steps[junit]);
+    for st in [upload, junit] {
+        assert_eq!(s(&st["if"]).as_deref(), Some("always()"), "{st:?}");
+    }
+    assert_eq!(
+        s(&upload["with"]["path"]).as_deref(),
+        Some("results/nightly/"),
         "uploads the results"
     );
-    assert!(
-        yml.contains("report_paths: results/nightly/*.xml"),
+    assert_eq!(
+        s(&junit["with"]["report_paths"]).as_deref(),
+        Some("results/nightly/*.xml"),
         "publishes JUnit"
     );
     #[cfg(unix)]

@@ -12,12 +12,15 @@
 // Child processes on the wall clock: the bounds need Instant.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
+use common::mock::{MockProcess, counter, mock};
+use common::process::Spawned;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Reference §3 test vector group key.
@@ -52,7 +55,8 @@ fn repo() -> &'static Path {
 fn venv_python() -> PathBuf {
     let venv = repo().join(std::env::var("SDK_VENV").unwrap_or_else(|_| "target/sdk-venv".into()));
     let python = venv.join("bin/python");
-    let setup = "run `bash .ci/run` (the CI command) or just `bash .ci/sdk-setup.sh`";
+    let setup = "run `bash .ci/run` (the CI command; it installs Debian's python3-venv package) \
+        or just `bash .ci/sdk-setup.sh` (needs python3-venv)";
     assert!(
         python.exists(),
         "{} is missing: the Azure IoT Python SDK is not installed; {setup}",
@@ -78,34 +82,9 @@ fn pinned_sdk() -> String {
     format!("azure-iot-device {}", v.trim())
 }
 
-/// A child process killed when dropped, so a failing test leaves nothing running.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Collects a child's output lines in the background.
-fn drain(r: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let l2 = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { break };
-            l2.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
 /// `fleetsim mock` on 127.0.0.1:8883 with TLS and a stats line every second.
 struct Mock {
-    _child: Guard,
-    out: Arc<Mutex<Vec<String>>>,
-    err: Arc<Mutex<Vec<String>>>,
+    process: MockProcess,
     ca: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -123,8 +102,8 @@ impl Mock {
         let sc = dir.path().join("sdk.toml");
         std::fs::write(&sc, SCENARIO).unwrap();
         let certs = dir.path().join("certs");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-            .args(["mock", "--listen", &format!("127.0.0.1:{PORT}")])
+        let process = mock()
+            .args(["--listen", &format!("127.0.0.1:{PORT}")])
             .args(["--id-scope", SCOPE, "--hub-hostname", "localhost"])
             .args(["--stats-every", "1", "--threads", "2"])
             .arg("--tls-self-signed")
@@ -132,78 +111,39 @@ impl Mock {
             .arg("--scenario")
             .arg(&sc)
             .env("FLEETSIM_GROUP_KEY", GROUP_KEY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("fleetsim mock starts");
-        let out = drain(child.stdout.take().unwrap());
-        let err = drain(child.stderr.take().unwrap());
-        let mut child = Guard(child);
-        let want = format!("dps+hub: mqtts://127.0.0.1:{PORT}");
-        let end = Instant::now() + Duration::from_secs(10);
-        while !out.lock().unwrap().contains(&want) {
-            let exited = child.0.try_wait().unwrap();
-            if exited.is_some() || Instant::now() > end {
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "the mock did not print `{want}` ({}):\n{}\n{}",
-                    exited.map_or("still running after 10 s".into(), |s| s.to_string()),
-                    out.lock().unwrap().join("\n"),
-                    err.lock().unwrap().join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            .start();
+        assert!(process.tls(), "{}", process.output());
+        assert_eq!(
+            process.addr(),
+            SocketAddr::from(([127, 0, 0, 1], PORT)),
+            "{}",
+            process.output()
+        );
         Mock {
-            _child: child,
-            out,
-            err,
+            process,
             ca: certs.join("ca.pem"),
             _dir: dir,
         }
     }
 
-    fn stats_lines(&self) -> Vec<String> {
-        let out = self.out.lock().unwrap();
-        out.iter()
-            .filter(|l| l.starts_with("mock: open"))
-            .cloned()
-            .collect()
-    }
-
     /// The first stats line printed from now on that shows no open connection (the SDK has
     /// disconnected and the mock has closed its side); after 5 s, the latest one.
     fn settled_stats(&self) -> String {
-        let seen = self.stats_lines().len();
+        let seen = self.process.stats_lines().len();
         let end = Instant::now() + Duration::from_secs(5);
         loop {
             std::thread::sleep(Duration::from_millis(50));
             let late = Instant::now() > end;
-            match self.stats_lines().into_iter().skip(seen).last() {
+            match self.process.stats_lines().into_iter().skip(seen).last() {
                 Some(l) if late || counter(&l, "open ") == 0 => return l,
                 None if late => panic!(
-                    "no stats line from the mock in 5 s:\n{}\n{}",
-                    self.out.lock().unwrap().join("\n"),
-                    self.err.lock().unwrap().join("\n")
+                    "no stats line from the mock in 5 s:\n{}",
+                    self.process.output()
                 ),
                 _ => {}
             }
         }
     }
-}
-
-/// A counter from a stats line: the number after `label`, e.g. `counter(l, "hub: sessions ")`.
-fn counter(line: &str, label: &str) -> u64 {
-    let at = line
-        .find(label)
-        .unwrap_or_else(|| panic!("`{label}` in {line}"))
-        + label.len();
-    line[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("`{label}` in {line}"))
 }
 
 /// What one run of the script gave.
@@ -218,12 +158,11 @@ impl Run {
     /// The failure context: the JSON line and the SDK's log (paho's packet log included).
     fn context(&self, mock: &Mock) -> String {
         format!(
-            "exit {}; result: {}\n--- SDK log (stderr) ---\n{}\n--- mock ---\n{}\n{}",
+            "exit {}; result: {}\n--- SDK log (stderr) ---\n{}\n{}",
             self.status,
             self.json,
             self.stderr,
-            mock.out.lock().unwrap().join("\n"),
-            mock.err.lock().unwrap().join("\n")
+            mock.process.output()
         )
     }
 }
@@ -238,8 +177,8 @@ fn run_sdk(
     extra: &[&str],
 ) -> Run {
     let t0 = Instant::now();
-    let mut child = Command::new(python)
-        .arg(repo().join("tests/sdk/azure_python.py"))
+    let mut cmd = Command::new(python);
+    cmd.arg(repo().join("tests/sdk/azure_python.py"))
         .args(["--host", "localhost", "--ca"])
         .arg(&mock.ca)
         .args(["--scope", SCOPE, "--registration-id", registration_id])
@@ -248,34 +187,16 @@ fn run_sdk(
         .args(extra)
         .env("FLEETSIM_GROUP_KEY", group_key)
         .env("PYTHONNOUSERSITE", "1")
-        .env_remove("PYTHONPATH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} runs: {e}", python.display()));
-    let out = drain(child.stdout.take().unwrap());
-    let err = drain(child.stderr.take().unwrap());
-    let mut child = Guard(child);
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        if t0.elapsed() > SCRIPT_LIMIT {
-            let _ = child.0.kill();
-            panic!(
-                "the SDK script outlived its watchdog ({SCRIPT_LIMIT:?}):\n{}\n{}",
-                out.lock().unwrap().join("\n"),
-                err.lock().unwrap().join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        .env_remove("PYTHONPATH");
+    let mut script = Spawned::spawn(cmd);
+    let Some(status) = script.wait_within(SCRIPT_LIMIT) else {
+        panic!(
+            "the SDK script outlived its watchdog ({SCRIPT_LIMIT:?}):\n{}",
+            script.output()
+        );
     };
     let took = t0.elapsed();
-    // The readers end with the pipes; give them a moment to take the last lines.
-    std::thread::sleep(Duration::from_millis(100));
-    let stdout = out.lock().unwrap().join("\n");
-    let stderr = err.lock().unwrap().join("\n");
+    let (stdout, stderr) = script.finish();
     let json = stdout
         .lines()
         .rev()

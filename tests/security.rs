@@ -20,18 +20,17 @@
 
 mod common;
 use common::keys::{self, unix_now};
+use common::mock::{MockProcess, mock};
 use common::*;
 use fleetsim::protocol::dps::{DpsRequest, DpsResponseTopic, DpsUsername, OperationStatus};
 use fleetsim::protocol::hub::HubUsername;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, MqttOptions, QoS,
 };
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tempfile::TempDir;
 use tokio::time::timeout;
 
@@ -55,117 +54,25 @@ fn hub_token(key: &str, id: &str, se: u64) -> String {
 
 // ---- a `fleetsim mock` process ----
 
-/// A running `fleetsim mock`, killed when dropped; its stdout and stderr are collected.
-struct Mock {
-    child: Child,
-    out: Arc<Mutex<String>>,
-    err: Arc<Mutex<String>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-    addr: SocketAddr,
-    cwd: PathBuf,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
+/// `fleetsim mock --listen 127.0.0.1:0 ARGS` in `cwd` with `env` (nothing else: no
+/// FLEETSIM_GROUP_KEY unless `env` has it), stats every second.
+fn start_mock(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> MockProcess {
+    let mut m = mock()
+        .current_dir(cwd)
+        .args(["--listen", "127.0.0.1:0", "--id-scope", SCOPE])
+        .args([
+            "--hub-hostname",
+            HUB_HOST,
+            "--stats-every",
+            "1",
+            "--threads",
+            "2",
+        ])
+        .args(args);
+    for (k, v) in env {
+        m = m.env(k, v);
     }
-}
-
-fn collect(r: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { break };
-            let mut s = into.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    })
-}
-
-impl Mock {
-    /// Starts `fleetsim mock --listen 127.0.0.1:0 ARGS` in `cwd` with `env`, and waits for the
-    /// address it listens on.
-    fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Mock {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_fleetsim"));
-        c.current_dir(cwd)
-            .args([
-                "mock",
-                "--listen",
-                "127.0.0.1:0",
-                "--id-scope",
-                SCOPE,
-                "--hub-hostname",
-                HUB_HOST,
-                "--stats-every",
-                "1",
-                "--threads",
-                "2",
-            ])
-            .args(args)
-            .env_remove("FLEETSIM_GROUP_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let mut child = c.spawn().expect("fleetsim mock starts");
-        let (out, err) = (Arc::default(), Arc::default());
-        let readers = vec![
-            collect(child.stdout.take().unwrap(), Arc::clone(&out)),
-            collect(child.stderr.take().unwrap(), Arc::clone(&err)),
-        ];
-        let mut m = Mock {
-            child,
-            out,
-            err,
-            readers,
-            addr: "127.0.0.1:1".parse().unwrap(),
-            cwd: cwd.to_path_buf(),
-        };
-        let t0 = Instant::now();
-        loop {
-            let line = m
-                .out
-                .lock()
-                .unwrap()
-                .lines()
-                .find_map(|l| l.strip_prefix("dps+hub: ").map(str::to_string));
-            if let Some(url) = line {
-                let hostport = url.split("://").nth(1).expect("scheme://host:port");
-                m.addr = hostport.parse().expect("an address");
-                return m;
-            }
-            if let Some(status) = m.child.try_wait().unwrap() {
-                panic!(
-                    "fleetsim mock exited ({status}):\n{}",
-                    m.err.lock().unwrap()
-                );
-            }
-            assert!(t0.elapsed() < LIMIT, "fleetsim mock did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, wait for the exit (bounded), and return everything it printed.
-    fn stop(mut self) -> (String, String) {
-        // SAFETY: kill(2) on our own child; no memory is involved.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let t0 = Instant::now();
-        while matches!(self.child.try_wait(), Ok(None)) {
-            assert!(t0.elapsed() < LIMIT, "fleetsim mock ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for r in self.readers.drain(..) {
-            let _ = r.join();
-        }
-        let out = self.out.lock().unwrap().clone();
-        let err = self.err.lock().unwrap().clone();
-        (out, err)
-    }
+    m.start()
 }
 
 /// Every file under `dir`, with its bytes.
@@ -413,9 +320,8 @@ async fn drive(addr: SocketAddr) -> Vec<String> {
     secrets
 }
 
-async fn drive_and_check(mock: Mock) {
-    let secrets = drive(mock.addr).await;
-    let cwd = mock.cwd.clone();
+async fn drive_and_check(mock: MockProcess, cwd: &Path) {
+    let secrets = drive(mock.addr()).await;
     // Let one counter line report the refusals, then stop.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let (out, err) = tokio::task::spawn_blocking(move || mock.stop())
@@ -424,7 +330,7 @@ async fn drive_and_check(mock: Mock) {
     assert!(!err.contains("panicked"), "{err}");
     assert_no_secret("the mock's stdout", out.as_bytes(), &secrets);
     assert_no_secret("the mock's stderr", err.as_bytes(), &secrets);
-    for (path, bytes) in files_under(&cwd) {
+    for (path, bytes) in files_under(cwd) {
         assert_no_secret(&path.display().to_string(), &bytes, &secrets);
     }
     // The refusals were counted (13 bad tokens).
@@ -438,8 +344,8 @@ async fn drive_and_check(mock: Mock) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_key_or_token_appears_in_the_mock_output_with_the_key_from_the_environment() {
     let cwd = TempDir::new().unwrap();
-    let mock = Mock::start(cwd.path(), &[], &[("FLEETSIM_GROUP_KEY", GROUP_KEY)]);
-    drive_and_check(mock).await;
+    let mock = start_mock(cwd.path(), &[], &[("FLEETSIM_GROUP_KEY", GROUP_KEY)]);
+    drive_and_check(mock, cwd.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,12 +355,12 @@ async fn no_key_or_token_appears_in_the_mock_output_with_the_key_from_a_file() {
     let keys = TempDir::new().unwrap();
     let file = keys.path().join("group.key");
     std::fs::write(&file, format!("{GROUP_KEY}\n")).unwrap();
-    let mock = Mock::start(
+    let mock = start_mock(
         cwd.path(),
         &["--group-key-file", file.to_str().unwrap()],
         &[],
     );
-    drive_and_check(mock).await;
+    drive_and_check(mock, cwd.path()).await;
 }
 
 /// A wrong key file is refused without echoing what it holds.
@@ -532,7 +438,7 @@ fn roots_from_pem(pem: &[u8]) -> tokio_rustls::rustls::RootCertStore {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_refuses_a_client_that_does_not_trust_the_mock_ca() {
     let cwd = TempDir::new().unwrap();
-    let mock = Mock::start(
+    let mock = start_mock(
         cwd.path(),
         &["--tls-self-signed", "tls"],
         &[("FLEETSIM_GROUP_KEY", GROUP_KEY)],
@@ -540,7 +446,7 @@ async fn tls_refuses_a_client_that_does_not_trust_the_mock_ca() {
     let ca = std::fs::read(cwd.path().join("tls/ca.pem")).unwrap();
 
     // No roots at all.
-    let r = handshake(mock.addr, tokio_rustls::rustls::RootCertStore::empty()).await;
+    let r = handshake(mock.addr(), tokio_rustls::rustls::RootCertStore::empty()).await;
     let e = r.expect_err("a client with no roots must not complete the handshake");
     assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
     // Another CA.
@@ -550,13 +456,13 @@ async fn tls_refuses_a_client_that_does_not_trust_the_mock_ca() {
         let k = rcgen::KeyPair::generate().unwrap();
         p.self_signed(&k).unwrap().pem()
     };
-    let r = handshake(mock.addr, roots_from_pem(other.as_bytes())).await;
+    let r = handshake(mock.addr(), roots_from_pem(other.as_bytes())).await;
     assert!(
         r.is_err(),
         "a client trusting another CA must not complete the handshake"
     );
     // The mock's own CA: accepted, and a device connects over it.
-    handshake(mock.addr, roots_from_pem(&ca))
+    handshake(mock.addr(), roots_from_pem(&ca))
         .await
         .expect("a client trusting the mock's CA completes the handshake");
 

@@ -4,6 +4,8 @@
 
 pub mod device;
 pub mod keys;
+pub mod mock;
+pub mod process;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use base64::Engine as _;
