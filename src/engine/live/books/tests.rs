@@ -1,3 +1,6 @@
+//! The per-worker books: every event reaches the Recorder once, in each device's order, across
+//! threads and drains; histograms add up; and a side-by-side timing against one shared lock.
+
 use super::*;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
