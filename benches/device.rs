@@ -47,6 +47,9 @@ impl Io for Count {
     fn offline(&mut self, _: SimTime) {
         self.other += 1;
     }
+    fn repeat(&mut self, _: Op, _: SimTime) {
+        self.other += 1;
+    }
     fn settled(&mut self, _: u32, _: SimTime, _: bool) {
         self.other += 1;
     }

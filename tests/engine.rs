@@ -144,8 +144,12 @@ fn the_lower_bound_holds_whichever_stage_is_the_bottleneck() {
         ("smoke", &["hub.limits.connects_per_s=5"], "hub.connects"),
         (
             "blackout",
-            &["fleet.devices=6000", "fleet.cached_assignment_share=0"],
-            "dps.operations",
+            &[
+                "fleet.devices=6000",
+                "fleet.cached_assignment_share=0",
+                "dps.limits.operation_status_per_min=100",
+            ],
+            "dps.operation_status",
         ),
         (
             "smoke",
@@ -368,6 +372,12 @@ struct Gen {
     hub_backlog_s: Option<u32>,
     timeline_bucket: Option<&'static str>,
     slack_min: u32,
+    /// The overload models: the poll limit, DPS's workers per stage and what a refusal costs
+    /// one, and the hub's backlog timeout as a share (%) of its backlog.
+    operation_status_per_min: Option<u32>,
+    dps_workers: Option<u32>,
+    reject_cost_pct: Option<u32>,
+    backlog_timeout_pct: Option<u32>,
 }
 
 const ASSIGNMENT_TIMES: [Option<&str>; 4] = [
@@ -506,11 +516,18 @@ fn scenario_gen() -> impl Strategy<Value = Gen> {
         prop_oneof![Just(None), Just(Some("10s")), Just(Some("1m"))],
         10u32..=240,
     );
-    (fleet, services, hub).prop_map(
+    let overload = (
+        prop::option::of(prop_oneof![30u32..=300, 300u32..=3000]),
+        prop::option::of(prop_oneof![1u32..=4, 4u32..=64]),
+        prop::option::of(0u32..=100),
+        prop::option::of(0u32..=100),
+    );
+    (fleet, services, hub, overload).prop_map(
         |(
             (seed, devices, reg, cached, start_s, boot_delay, arrival, classes),
             (inst, alloc, rpm, opm, lao, burst, ra, tra, lat, assign, connect_lat),
             (hub_count, tier, units, cps, hub_burst, backlog, bucket, slack),
+            (ospm, workers, reject, backlog_timeout),
         )| Gen {
             seed,
             devices,
@@ -539,6 +556,10 @@ fn scenario_gen() -> impl Strategy<Value = Gen> {
             hub_backlog_s: backlog,
             timeline_bucket: bucket,
             slack_min: slack,
+            operation_status_per_min: ospm,
+            dps_workers: workers,
+            reject_cost_pct: reject,
+            backlog_timeout_pct: backlog_timeout,
         },
     )
 }
@@ -757,6 +778,16 @@ fn scenario_toml(g: &Gen) -> String {
     if let Some(b) = g.dps_burst_s {
         w(&mut t, format!("burst = \"{b}s\""));
     }
+    if let Some(p) = g.operation_status_per_min {
+        w(&mut t, format!("operation_status_per_min = {p}"));
+    }
+    w(&mut t, "[dps.queue]".into());
+    if let Some(n) = g.dps_workers {
+        w(&mut t, format!("workers = {n}"));
+    }
+    if let Some(c) = g.reject_cost_pct {
+        w(&mut t, format!("reject_cost = {}", c as f64 / 100.0));
+    }
 
     w(&mut t, "[hub]".into());
     w(&mut t, format!("count = {}", g.hub_count));
@@ -774,6 +805,14 @@ fn scenario_toml(g: &Gen) -> String {
     }
     if let Some(b) = g.hub_backlog_s {
         w(&mut t, format!("backlog = \"{b}s\""));
+    }
+    if let Some(pct) = g.backlog_timeout_pct {
+        // A share of the backlog in force (the default when none is set).
+        let backlog_ms = g.hub_backlog_s.map_or(20_000, |b| b as u64 * 1000);
+        w(
+            &mut t,
+            format!("backlog_timeout = \"{}ms\"", backlog_ms * pct as u64 / 100),
+        );
     }
     t
 }
@@ -821,4 +860,93 @@ proptest! {
             text
         );
     }
+}
+
+/// t99 measured ÷ t99 bound; infinite when the run never got 99 % online.
+fn t99_over_bound(sc: &Scenario, r: &RunResult) -> f64 {
+    let bound = analyse(sc)
+        .lower_bound_s
+        .t99
+        .expect("the bound reaches 99 %");
+    match r.recorder.online_times().t99 {
+        Some(t) => t.as_secs_f64() / bound,
+        None => f64::INFINITY,
+    }
+}
+
+/// The 2022 replay (scenarios/incident-2022-dps.toml, docs/service-models.md): the storm
+/// multiplies registrations and stays far from its bound; raising the registration quota alone
+/// makes it worse; lowering registrations and raising the poll limit brings t99 to its bound.
+#[test]
+fn the_2022_storm_replays_and_only_its_real_fix_works() {
+    let storm = load("incident-2022-dps", &[]);
+    let r = run(&storm);
+    let repeats = r.recorder.repeats(Op::DpsRegister);
+    assert!(
+        repeats > 10 * storm.fleet.devices,
+        "{repeats} repeats for {} devices",
+        storm.fleet.devices
+    );
+    assert!(r.recorder.late_answers(Op::DpsRegister) > 0);
+    let ratio = t99_over_bound(&storm, &r);
+    assert!(ratio > 2.0, "storm t99 / bound = {ratio}");
+
+    // "Raise the quota": more registrations, more polls; the queue collapses. Capped: a
+    // collapsed storm runs for tens of millions of events.
+    let raised = load(
+        "incident-2022-dps",
+        &[
+            "dps.limits.registrations_per_min=5000",
+            "dps.limits.operations_per_min=5000",
+        ],
+    );
+    let r = run_capped(&raised, 3_000_000);
+    let ratio = t99_over_bound(&raised, &r);
+    assert!(ratio > 2.0, "raised-quota t99 / bound = {ratio}");
+
+    let fixed = load(
+        "incident-2022-dps",
+        &[
+            "dps.limits.registrations_per_min=300",
+            "dps.limits.operation_status_per_min=5000",
+        ],
+    );
+    let r = run(&fixed);
+    let ratio = t99_over_bound(&fixed, &r);
+    assert!(ratio <= 1.3, "fixed t99 / bound = {ratio}");
+    assert_eq!(r.recorder.counts(Op::DpsPoll).throttled, 0);
+}
+
+/// Hub shaping keeps its promise (docs/service-models.md, "Hub: shaping"): a 30k burst on one
+/// S1 unit reaches t50 and t99 within 1.15× of the bound with no late CONNACKs at the default
+/// backlog; a backlog as long as the CONNACK timeout answers thousands after their devices
+/// gave up.
+#[test]
+fn the_default_backlog_answers_every_connect_in_time() {
+    let burst = |extra: &[&str]| {
+        let mut text = String::from(
+            "[scenario]\nname = \"burst\"\n[run]\nmax_duration = \"2h\"\n[fleet]\ndevices = 30_000\n\
+             registered_share = 1.0\ncached_assignment_share = 1.0\n[device]\ntelemetry = \"first\"\n\
+             [[fleet.class]]\nname = \"d\"\nshare = 1.0\nboot_delay = \"0s\"\n[hub]\ntier = \"S1\"\n",
+        );
+        for e in extra {
+            text.push_str(e);
+            text.push('\n');
+        }
+        fleetsim::scenario::load_str(&text, "burst.toml", &[]).unwrap()
+    };
+    let sc = burst(&[]);
+    let r = run(&sc);
+    let bound = analyse(&sc).lower_bound_s;
+    let online = r.recorder.online_times();
+    let t50 = online.t50.unwrap().as_secs_f64() / bound.t50.unwrap();
+    let t99 = online.t99.unwrap().as_secs_f64() / bound.t99.unwrap();
+    assert!(t50 <= 1.15 && t99 <= 1.15, "t50 {t50}, t99 {t99} × bound");
+    assert_eq!(r.recorder.late_answers(Op::HubConnect), 0);
+    assert_eq!(r.recorder.counts(Op::HubConnect).timeouts, 0);
+
+    let sc = burst(&["[hub.limits]", "backlog = \"30s\""]);
+    let r = run(&sc);
+    let late = r.recorder.late_answers(Op::HubConnect);
+    assert!(late > 1000, "{late} late CONNACKs");
 }

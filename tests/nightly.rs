@@ -281,7 +281,7 @@ fn compare_passes_an_unchanged_run_and_fails_a_weakened_one_with_junit() {
     );
     assert!(stdout(&o).contains("0 regressed"), "{}", stdout(&o));
     let c = cases(&read(&junit));
-    assert_eq!(c.len(), 5 + 7 * 6, "one case per compared metric");
+    assert_eq!(c.len(), 6 + 8 * 6, "one case per compared metric");
     assert!(c.iter().all(|(_, f)| f.is_none()));
     assert!(
         read(&md).starts_with("### capacity: passed"),

@@ -34,6 +34,8 @@ fn op(attempts: u64, ok: u64, throttled: u64, p50: f64) -> OpSummary {
         throttled,
         errors: 0,
         timeouts: attempts - ok - throttled,
+        late: None,
+        repeats: None,
         throttle_rate: if attempts == 0 {
             0.0
         } else {
@@ -156,6 +158,7 @@ fn fixed_model() -> ReportModel {
                 capacity: Some(CapacityView {
                     dps_registrations_per_s: Some(1.0),
                     dps_operations_per_s: Some(1.5),
+                    dps_operation_status_per_s: Some(1.5),
                     hub_connects_per_s: Some(100.0),
                     hub_d2c_per_s: Some(100.0),
                 }),
@@ -481,10 +484,7 @@ fn report_rebuilds_a_runs_report_byte_for_byte() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("The smoke scenario ran 2,000 devices on the virtual engine (seed 1)."));
     assert!(md.starts_with("# fleetsim report: smoke\n"));
-    assert!(
-        md.contains("| dps.register | 1,495 | 1,270 | 225 |"),
-        "{md}"
-    );
+    assert!(md.contains("| dps.register | 1,321 | 1,270 | 51 |"), "{md}");
 }
 
 #[test]

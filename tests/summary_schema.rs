@@ -48,7 +48,12 @@ fn conforms(doc: &Value, shape: &Value, path: &str, errors: &mut Vec<String>) {
             }
             for k in s.keys() {
                 if !d.contains_key(k)
-                    && !matches!(k.as_str(), "compare" | "shard" | "live" | "telemetry_check")
+                    // Optional keys: `late` is absent from live runs, `repeats` is on
+                    // `dps.register` only.
+                    && !matches!(
+                        k.as_str(),
+                        "compare" | "shard" | "live" | "telemetry_check" | "late" | "repeats"
+                    )
                 {
                     errors.push(format!("{path}.{k}: missing"));
                 }

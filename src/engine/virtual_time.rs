@@ -72,6 +72,7 @@ impl Io for Ctx<'_> {
         };
         let at = now + resp.after;
         let (time, payload) = if at > deadline {
+            self.recorder.late(req.op());
             (deadline, TIMEOUT)
         } else {
             (at, resp.answer.pack())
@@ -107,6 +108,10 @@ impl Io for Ctx<'_> {
     fn offline(&mut self, at: SimTime) {
         *self.online -= 1;
         self.recorder.offline(at);
+    }
+
+    fn repeat(&mut self, op: Op, _at: SimTime) {
+        self.recorder.repeat(op);
     }
 
     fn settled(&mut self, _device: u32, _at: SimTime, _online: bool) {

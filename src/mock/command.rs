@@ -192,11 +192,14 @@ pub fn run(o: Options) -> Result<(), CommandError> {
             println!("dps https: {https_scheme}://{a}");
         }
         println!(
-            "limits: dps {} instance(s), {:.0} registrations/min, {:.0} operations/min; \
+            "limits: dps {} instance(s), {:.0} registrations/min, {:.0} operations/min, \
+             {:.0} operation-status polls/min, {} workers per stage; \
              hub {}×{} {} unit(s), {:.0} connects/s, {:.0} d2c/s, {} messages/day; auth: {auth}",
             dps.instances,
             dps.limits.registrations_per_s * 60.0,
             dps.limits.operations_per_s * 60.0,
+            dps.limits.operation_status_per_s * 60.0,
+            dps.queue.workers,
             hub.count,
             hub.tier.name(),
             hub.units,

@@ -189,7 +189,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(t99: f64) -> Value {
+    /// A summary of the unit scenario with `t99`; the comparison's parts test on it too.
+    pub(super) fn run(t99: f64) -> Value {
         let mut s = crate::results::summary::tests::summary_value();
         s["scenario"]["name"] = json!("unit");
         s["online"]["t99_s"] = json!(t99);

@@ -20,7 +20,7 @@ use super::write::{
 use super::{ReportError, RunInfo, slo};
 use crate::metric::Slo;
 use crate::quota::model::{LowerBounds, ModelReport};
-use crate::results::waste::{ratios, waste_in};
+use crate::results::waste::{Spent, ratios, spent_on_nobody, waste_in};
 use crate::results::{ONLINE_SHARES, Op, OpCounts, Timeline};
 use crate::summary::live::{GENERATOR_LAG_TAG, LiveSummary, WIRE_CONNECT_TAG};
 use crate::summary::{FORMAT, OnlineSummary, OpSummary, Operations, Summary};
@@ -200,7 +200,7 @@ fn merged_summary(
     let model = if n == 1 {
         first.model.clone()
     } else {
-        merged_model(&first.model, n, &online, timeline, notes)
+        merged_model(&first.model, n, &online, &operations, timeline, notes)
     };
     let mut summary = Summary {
         format: FORMAT,
@@ -233,8 +233,16 @@ fn merged_operations(inputs: &[Input], acc: &Acc) -> Vec<(String, OpSummary)> {
         .iter()
         .map(|op| {
             let mut c = OpCounts::default();
+            let (mut late, mut repeats) = (None::<u64>, None::<u64>);
+            let add = |sum: &mut Option<u64>, v: Option<u64>| {
+                if let Some(v) = v {
+                    *sum = Some(sum.unwrap_or(0) + v);
+                }
+            };
             for i in inputs {
                 if let Some(s) = i.summary.operations.get(op.name()) {
+                    add(&mut late, s.late);
+                    add(&mut repeats, s.repeats);
                     c.merge(&OpCounts {
                         attempts: s.attempts,
                         ok: s.ok,
@@ -250,6 +258,8 @@ fn merged_operations(inputs: &[Input], acc: &Acc) -> Vec<(String, OpSummary)> {
                 throttled: c.throttled,
                 errors: c.errors,
                 timeouts: c.timeouts,
+                late,
+                repeats,
                 throttle_rate: (c.throttle_rate() * 1e6).round() / 1e6,
                 latency_ms: crate::results::latency_ms(&acc.totals[op.index()]),
             };
@@ -317,6 +327,7 @@ fn merged_model(
     model: &Value,
     n: u32,
     online: &OnlineSummary,
+    operations: &[(String, OpSummary)],
     timeline: &Timeline,
     notes: &mut Vec<String>,
 ) -> Value {
@@ -372,6 +383,31 @@ fn merged_model(
             v["waste_note"] = Value::String(note.clone());
             notes.push(note);
         }
+    }
+    // Late answers and repeated registrations: from the merged counts, never a shard's.
+    let spent: Vec<Spent> = Op::ALL
+        .iter()
+        .filter_map(|&op| {
+            let (_, s) = operations.iter().find(|(name, _)| name == op.name())?;
+            Some(Spent {
+                op,
+                attempts: s.attempts,
+                ok: s.ok,
+                late: s.late.unwrap_or(0),
+                repeats: s.repeats.unwrap_or(0),
+            })
+        })
+        .collect();
+    if let Some(w) = v.get_mut("waste").and_then(Value::as_array_mut) {
+        w.retain(|e| {
+            let stage = e.get("stage").and_then(Value::as_str).unwrap_or("");
+            !stage.starts_with("late.") && stage != "dps.repeats"
+        });
+        w.extend(
+            spent_on_nobody(&spent)
+                .into_iter()
+                .map(|x| serde_json::to_value(x).expect("serialises")),
+        );
     }
     v
 }
@@ -495,7 +531,7 @@ mod tests {
         let tl = Timeline::from_rows(SimDuration::from_secs(1), vec![row]);
         model["bottleneck"] = "hub.connects".into();
         let mut notes = Vec::new();
-        let v = merged_model(&model, 2, &online, &tl, &mut notes);
+        let v = merged_model(&model, 2, &online, &[], &tl, &mut notes);
         assert_eq!(
             v["measured_over_bound"],
             serde_json::json!({"t50": 1.5, "t90": 1.25, "t99": null, "t100": null})
@@ -512,7 +548,7 @@ mod tests {
         // DPS operations: the waste would depend on a fact summary.json lacks; only the
         // model's own entry stays, and the merge says so.
         model["bottleneck"] = "dps.operations".into();
-        let v = merged_model(&model, 2, &online, &tl, &mut notes);
+        let v = merged_model(&model, 2, &online, &[], &tl, &mut notes);
         assert_eq!(v["waste"].as_array().unwrap().len(), 1);
         assert_eq!(v["waste"][0]["message"], "model's");
         assert!(

@@ -65,6 +65,10 @@ pub struct Recorder {
     /// Whole-run histograms an engine adds under tags of its own (the live engine's generator
     /// lag and wire connect times), written to `histograms.hlog` after `online_at`.
     whole_run: Vec<(String, Histogram<u64>)>,
+    /// Per operation: answers the service gave after the device had given up (`late`), and
+    /// requests a device started while it already had one accepted or in flight (`repeats`).
+    late: [u64; Op::ALL.len()],
+    repeats: [u64; Op::ALL.len()],
     end: Option<SimTime>,
 }
 
@@ -105,8 +109,33 @@ impl Recorder {
             online_at: Histogram::new(super::SIGFIG)
                 .expect("3 significant figures is a valid histogram"),
             whole_run: Vec::new(),
+            late: [0; Op::ALL.len()],
+            repeats: [0; Op::ALL.len()],
             end: None,
         }
+    }
+
+    /// The service answered a request for `op` after the device had timed out on it: the
+    /// capacity the answer took was spent for nobody.
+    #[inline]
+    pub fn late(&mut self, op: Op) {
+        self.late[op.index()] += 1;
+    }
+
+    /// A device started a request for `op` while it already had one accepted or in flight.
+    #[inline]
+    pub fn repeat(&mut self, op: Op) {
+        self.repeats[op.index()] += 1;
+    }
+
+    /// Answers to `op` that came after their device gave up.
+    pub fn late_answers(&self, op: Op) -> u64 {
+        self.late[op.index()]
+    }
+
+    /// Requests of `op` started while one was accepted or in flight.
+    pub fn repeats(&self, op: Op) -> u64 {
+        self.repeats[op.index()]
     }
 
     /// A device sent a request for `op` at `at` (its intended time).

@@ -64,6 +64,10 @@ pub fn build_summary(
                 throttled: c.throttled,
                 errors: c.errors,
                 timeouts: c.timeouts,
+                // The live engine's clients drop an answer that comes after their timeout
+                // unseen: only the virtual engine knows how many there were.
+                late: (engine == "virtual").then(|| recorder.late_answers(op)),
+                repeats: (op == Op::DpsRegister).then(|| recorder.repeats(op)),
                 throttle_rate: round_to(c.throttle_rate(), 6),
                 latency_ms: latency_ms(&latency),
             };
@@ -167,6 +171,7 @@ pub(crate) mod tests {
                 retry_after: SimDuration::from_secs(3),
                 throttle_retry_after: None,
                 limits: DpsLimits::default(),
+                queue: Default::default(),
             },
             hub: Hub {
                 count: 1,

@@ -11,7 +11,78 @@ use crate::scenario::units::format_clock as clock;
 pub use crate::summary::model::{Waste, ratios};
 
 pub fn waste(sc: &Scenario, model: &ModelReport, rec: &Recorder) -> Vec<Waste> {
-    waste_in(sc.dps.limits.lookups_are_operations, model, rec.timeline())
+    let mut out = waste_in(sc.dps.limits.lookups_are_operations, model, rec.timeline());
+    let spent: Vec<Spent> = Op::ALL
+        .iter()
+        .map(|&op| Spent {
+            op,
+            attempts: rec.counts(op).attempts,
+            ok: rec.counts(op).ok,
+            late: rec.late_answers(op),
+            repeats: rec.repeats(op),
+        })
+        .collect();
+    out.extend(spent_on_nobody(&spent));
+    out
+}
+
+/// One operation's figures for [`spent_on_nobody`].
+pub struct Spent {
+    pub op: Op,
+    pub attempts: u64,
+    pub ok: u64,
+    /// Answers after the device's timeout.
+    pub late: u64,
+    /// Requests started while one was accepted or in flight.
+    pub repeats: u64,
+}
+
+/// The `waste` entries of load that served nobody (docs/service-models.md, "Late answers",
+/// "Repeated registrations"): answers a service gave after their device had timed out
+/// (`late.<op>`, share of the attempts), and registrations repeated by devices that already
+/// had one accepted or in flight (`dps.repeats`, share of the register attempts; the message
+/// gives them and the accepted registrations per device that came online,
+/// `device.boot_to_online`'s `ok`).
+pub fn spent_on_nobody(ops: &[Spent]) -> Vec<Waste> {
+    let ever_online = ops
+        .iter()
+        .find(|s| s.op == Op::BootToOnline)
+        .map_or(0, |s| s.ok);
+    let count = crate::scenario::units::format_count;
+    let mut out = Vec::new();
+    for s in ops.iter().filter(|s| s.late > 0) {
+        let share = s.late as f64 / s.attempts.max(1) as f64;
+        out.push(Waste {
+            stage: format!("late.{}", s.op.name()),
+            share: (share * 1000.0).round() / 1000.0,
+            from_s: None,
+            to_s: None,
+            message: format!(
+                "{}: {} answers ({:.1} % of attempts) came after their device had timed out: the service spent its capacity on them for nobody",
+                s.op.name(),
+                count(s.late),
+                share * 100.0
+            ),
+        });
+    }
+    if let Some(r) = ops
+        .iter()
+        .find(|s| s.op == Op::DpsRegister && s.repeats > 0)
+    {
+        let per_device = r.ok as f64 / ever_online.max(1) as f64;
+        let times_fleet = r.repeats as f64 / ever_online.max(1) as f64;
+        out.push(Waste {
+            stage: "dps.repeats".into(),
+            share: (r.repeats as f64 / r.attempts.max(1) as f64 * 1000.0).round() / 1000.0,
+            from_s: None,
+            to_s: None,
+            message: format!(
+                "re-registration multiplied DPS load: devices started {} registrations ({times_fleet:.1} per device that came online) while they already had one accepted or in flight; DPS accepted {per_device:.1} registrations per device that came online",
+                count(r.repeats),
+            ),
+        });
+    }
+    out
 }
 
 /// [`waste`] from a timeline alone (`fleetsim merge` has the shards' timelines added up, not a
@@ -21,7 +92,7 @@ pub fn waste_in(lookups_are_operations: bool, model: &ModelReport, tl: &Timeline
     let bucket = tl.bucket().as_secs_f64();
     let lookups = if lookups_are_operations { 1 } else { 0 };
     // Each limit: its capacity, the operations it refuses, and what uses it up.
-    let stages: [(&str, f64, &[Op]); 3] = [
+    let stages: [(&str, f64, &[Op]); 4] = [
         (
             "dps.registrations",
             model.capacity.dps_registrations_per_s,
@@ -30,7 +101,12 @@ pub fn waste_in(lookups_are_operations: bool, model: &ModelReport, tl: &Timeline
         (
             "dps.operations",
             model.capacity.dps_operations_per_s,
-            &[Op::DpsRegister, Op::DpsPoll, Op::DpsStatusLookup],
+            &[Op::DpsRegister, Op::DpsStatusLookup],
+        ),
+        (
+            "dps.operation_status",
+            model.capacity.dps_operation_status_per_s,
+            &[Op::DpsPoll],
         ),
         (
             "hub.connects",
@@ -41,9 +117,9 @@ pub fn waste_in(lookups_are_operations: bool, model: &ModelReport, tl: &Timeline
     let used = |stage: &str, o: &[OpCounts]| match stage {
         "dps.registrations" => o[Op::DpsRegister.index()].ok,
         "dps.operations" => {
-            o[Op::DpsRegister.index()].ok
-                + lookups * (o[Op::DpsPoll.index()].ok + o[Op::DpsStatusLookup.index()].ok)
+            o[Op::DpsRegister.index()].ok + lookups * o[Op::DpsStatusLookup.index()].ok
         }
+        "dps.operation_status" => o[Op::DpsPoll.index()].ok,
         _ => o[Op::HubConnect.index()].ok,
     };
     let mut out = Vec::new();

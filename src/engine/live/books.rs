@@ -45,6 +45,7 @@ pub(super) enum Event {
     Booted(SimTime),
     Online(SimTime, bool),
     Offline(SimTime),
+    Repeat(Op),
 }
 
 impl Event {
@@ -55,6 +56,7 @@ impl Event {
             Event::Booted(at) => r.booted(at),
             Event::Online(at, first) => r.online(at, first),
             Event::Offline(at) => r.offline(at),
+            Event::Repeat(op) => r.repeat(op),
         }
     }
 }

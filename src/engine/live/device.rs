@@ -71,6 +71,9 @@ impl Io for StepIo<'_> {
         self.ctx.counters.online.fetch_sub(1, Relaxed);
         self.books.log(Event::Offline(at));
     }
+    fn repeat(&mut self, op: Op, _at: SimTime) {
+        self.books.log(Event::Repeat(op));
+    }
     fn settled(&mut self, _device: u32, _at: SimTime, _online: bool) {
         let n = self.ctx.counters.settled.fetch_add(1, Relaxed) + 1;
         if n >= self.ctx.devices {

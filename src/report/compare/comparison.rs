@@ -277,14 +277,15 @@ mod tests {
     #[test]
     fn the_compared_table_names_real_metrics() {
         let all = compared_metrics();
-        assert_eq!(all.len(), 5 + 9 * 6);
+        assert_eq!(all.len(), 6 + 10 * 6);
         for (m, _, _) in &all {
             assert_eq!(&metric(m).unwrap().canonical, m, "{m}");
         }
-        assert_eq!(all.iter().filter(|(_, _, d)| *d).count(), 5 + 7 * 6);
+        assert_eq!(all.iter().filter(|(_, _, d)| *d).count(), 6 + 8 * 6);
         // Operation by operation.
-        assert_eq!(all[5].0, "operations.dps.status_lookup.throttled");
-        assert_eq!(all[14].0, "operations.dps.register.throttled");
+        assert_eq!(all[5].0, "operations.dps.register.repeats");
+        assert_eq!(all[6].0, "operations.dps.status_lookup.throttled");
+        assert_eq!(all[16].0, "operations.dps.register.throttled");
     }
 
     #[test]

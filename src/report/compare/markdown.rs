@@ -98,12 +98,7 @@ mod tests {
     use serde_json::json;
     use std::path::Path;
 
-    fn run(t99: f64) -> Value {
-        let mut s = crate::results::summary::tests::summary_value();
-        s["scenario"]["name"] = json!("unit");
-        s["online"]["t99_s"] = json!(t99);
-        s
-    }
+    use super::super::tests::run;
 
     fn cmp(cur: &Value, base: &Value) -> Comparison {
         compare(

@@ -128,6 +128,7 @@ pub struct Bounds {
 pub struct CapacityView {
     pub dps_registrations_per_s: Option<f64>,
     pub dps_operations_per_s: Option<f64>,
+    pub dps_operation_status_per_s: Option<f64>,
     pub hub_connects_per_s: Option<f64>,
     pub hub_d2c_per_s: Option<f64>,
 }

@@ -150,6 +150,7 @@ pub(crate) fn stage_name(stage: &str) -> &str {
         "arrival" => "the fleet's own boot schedule (not a service limit)",
         "dps.registrations" => "DPS registrations per minute",
         "dps.operations" => "DPS operations per minute",
+        "dps.operation_status" => "DPS operation-status polls per minute",
         "hub.connects" => "IoT Hub connects per second",
         other => other,
     }

@@ -40,6 +40,9 @@ pub trait Io {
     fn online(&mut self, at: SimTime, first: bool);
     /// The device lost its hub connection.
     fn offline(&mut self, at: SimTime);
+    /// The device started a registration while it already had one accepted or in flight
+    /// (`operations.dps.register.repeats`).
+    fn repeat(&mut self, op: Op, at: SimTime);
     /// The device reached its end state: online with its first telemetry sent, or never coming
     /// back (dead, or gave up).
     fn settled(&mut self, device: u32, at: SimTime, online: bool);
@@ -75,6 +78,9 @@ pub enum State {
 const EVER_ONLINE: u8 = 1;
 const SENT_FIRST: u8 = 2;
 const CONNECTED: u8 = 4;
+/// A registration of this device was accepted, or sent and not refused: another one is a
+/// repeat.
+const REGISTRATION_HELD: u8 = 8;
 
 /// One simulated device. Kept small (see the size test): a million of them must fit in a few
 /// tens of megabytes.
@@ -207,7 +213,13 @@ impl Device {
                     now + SimDuration::from_secs(retry_after_s as u64),
                 );
             }
-            (Op::DpsRegister, a) => self.retry(c, now, a, State::RetryRegister, io),
+            (Op::DpsRegister, a) => {
+                // Throttled or refused: DPS holds nothing for it. Timed out: it may.
+                if a.is_some() {
+                    self.flags &= !REGISTRATION_HELD;
+                }
+                self.retry(c, now, a, State::RetryRegister, io)
+            }
 
             (Op::DpsPoll, Some(Answer::Assigning { retry_after_s })) => {
                 self.failures = 0;
@@ -319,6 +331,12 @@ impl Device {
         self.state = state;
         self.op_at = now;
         io.attempt(op, now);
+        if req == Request::Register {
+            if self.flags & REGISTRATION_HELD != 0 {
+                io.repeat(op, now);
+            }
+            self.flags |= REGISTRATION_HELD;
+        }
         io.send(self.index, req, now, now + timeout);
     }
 

@@ -14,6 +14,7 @@ enum Act {
     Done(Op, Outcome),
     Online(bool),
     Offline,
+    Repeat,
     Settled(bool),
 }
 
@@ -36,6 +37,9 @@ impl Io for Script {
     }
     fn offline(&mut self, _: SimTime) {
         self.0.push(Act::Offline);
+    }
+    fn repeat(&mut self, _: Op, _: SimTime) {
+        self.0.push(Act::Repeat);
     }
     fn settled(&mut self, _: u32, _: SimTime, online: bool) {
         self.0.push(Act::Settled(online));
@@ -357,4 +361,75 @@ fn device_state_fits_its_budget() {
         "{}",
         std::mem::size_of::<Device>()
     );
+}
+
+/// When the device last asked to be woken.
+fn woken(io: &Script) -> SimTime {
+    match io.0.last() {
+        Some(&Act::Wake(at)) => at,
+        other => panic!("expected a wake, got {other:?} in {:?}", io.0),
+    }
+}
+
+/// Registrations started while one is accepted or in flight are repeats; after a refusal DPS
+/// holds nothing, so the next one is not.
+#[test]
+fn registering_again_while_one_is_held_is_a_repeat() {
+    let c = DeviceClass {
+        on_poll_failure: PollFailure::Reregister,
+        ..class()
+    };
+    let repeats = |io: &Script| io.0.iter().filter(|a| **a == Act::Repeat).count();
+    let mut d = device(None);
+    let mut io = Script::default();
+    d.boot(&c, t(0), false, &mut io);
+    // Throttled: nothing held, so the retry is no repeat.
+    d.answer(
+        &c,
+        t(1),
+        Some(Answer::Throttled { retry_after_s: 1 }),
+        &mut io,
+    );
+    let at = woken(&io);
+    d.timer(&c, at, &mut io);
+    assert_eq!(
+        io.0.last(),
+        Some(&Act::Send(
+            Request::Register,
+            at,
+            at + SimDuration::from_secs(30)
+        ))
+    );
+    assert_eq!(repeats(&io), 0);
+    // Timed out: DPS may have it, so the next register is a repeat.
+    d.answer(&c, at + SimDuration::from_secs(30), None, &mut io);
+    let at = woken(&io);
+    d.timer(&c, at, &mut io);
+    assert_eq!(repeats(&io), 1);
+    // Accepted, then the poll is throttled: back to register, a repeat again.
+    d.answer(
+        &c,
+        at + SimDuration::from_secs(1),
+        Some(Answer::Accepted { retry_after_s: 3 }),
+        &mut io,
+    );
+    let poll_at = woken(&io);
+    d.timer(&c, poll_at, &mut io);
+    d.answer(
+        &c,
+        poll_at + SimDuration::from_secs(1),
+        Some(Answer::Throttled { retry_after_s: 1 }),
+        &mut io,
+    );
+    let at = woken(&io);
+    d.timer(&c, at, &mut io);
+    assert_eq!(
+        io.0.last(),
+        Some(&Act::Send(
+            Request::Register,
+            at,
+            at + SimDuration::from_secs(30)
+        ))
+    );
+    assert_eq!(repeats(&io), 2);
 }

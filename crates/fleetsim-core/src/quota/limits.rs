@@ -153,6 +153,12 @@ pub mod dps {
     pub const REGISTRATIONS_PER_MIN: f64 = 1_000.0;
     /// Operations per minute per service.
     pub const OPERATIONS_PER_MIN: f64 = 1_000.0;
+    /// Operation-status polls (GetOperations) per minute per service. NOT PUBLISHED: an
+    /// INFERENCE (docs/service-models.md, "DPS: three limits"): DPS throttles the polling GET
+    /// apart from the registration PUT, and the 2022 incident was fixed by raising the
+    /// GetOperations quota on its own, so it is a quota of its own; we give it the published
+    /// operations rate.
+    pub const OPERATION_STATUS_PER_MIN: f64 = 1_000.0;
     /// Operation-status polls: 5 per 10 s per device.
     pub const POLLS_PER_DEVICE: u32 = 5;
     pub const POLL_WINDOW_SECS: u64 = 10;
@@ -166,22 +172,39 @@ pub mod dps {
 /// minute too). Overridable: `dps.limits.burst`, `hub.limits.burst`.
 pub const DEFAULT_BURST: SimDuration = SimDuration::from_secs(60);
 
-/// Hub traffic shaping (reference §4b): once the burst is spent, requests queue at the limit
-/// rate; when the queue holds this much work they are refused. The docs give no number: 30 s
-/// is our INFERENCE (it keeps a shaped CONNACK inside the C SDK's 30 s CONNACK timeout, §2f).
-pub const DEFAULT_BACKLOG: SimDuration = SimDuration::from_secs(30);
+/// Hub traffic shaping (docs/service-models.md, "Hub: shaping"): once the burst is spent,
+/// requests queue at the limit rate; when the queue holds this much work they are refused
+/// (429002). The docs give no number: 20 s is our INFERENCE. It must sit under the clients'
+/// CONNACK timeout (30 s in the C SDK) with room for the TCP and TLS handshakes and the
+/// service time before it: a backlog as long as the timeout (our old default) answered
+/// thousands of CONNECTs after their devices had given up.
+pub const DEFAULT_BACKLOG: SimDuration = SimDuration::from_secs(20);
+
+/// Workers serving each DPS stage (register, poll, lookup) of one instance at once: INFERENCE
+/// (docs/service-models.md, "DPS: a queue per stage"). Enough that the published limits never
+/// queue (1,000/min at a 50 ms service time keeps one worker busy), few enough that a storm
+/// of retries, each costing a worker a little even when it is refused, can.
+pub const DEFAULT_DPS_WORKERS: u32 = 32;
+
+/// What a refused (429) request costs a worker, as a share of a served request's service
+/// time: INFERENCE (docs/service-models.md): deciding a 429 is a counter check, far cheaper
+/// than a registration, but not free.
+pub const DEFAULT_DPS_REJECT_COST: f64 = 0.05;
 
 /// DPS limits for one instance, after scenario overrides.
 #[derive(Clone, Debug, Serialize)]
 pub struct DpsLimits {
     pub registrations_per_s: f64,
+    /// Registers and (with `lookups_are_operations`) status lookups.
     pub operations_per_s: f64,
+    /// Polls (GetOperations), service-wide per instance; apart from the per-device limit.
+    pub operation_status_per_s: f64,
     pub polls_per_device: u32,
     pub poll_window: SimDuration,
     pub registrations_per_instance: u64,
-    /// Whether polls and status lookups count against the operations limit. reference §4c
-    /// billing ("each DPS API call counts as one operation") and the 2022 incident (GetOperations
-    /// throttled together with registrations) suggest they do: INFERENCE, default true.
+    /// Whether status lookups count against the operations limit (billing counts every DPS
+    /// call as an operation): INFERENCE, default true. Polls have their own limit,
+    /// `operation_status_per_s`.
     pub lookups_are_operations: bool,
     pub burst: SimDuration,
 }
@@ -191,6 +214,7 @@ impl Default for DpsLimits {
         DpsLimits {
             registrations_per_s: dps::REGISTRATIONS_PER_MIN / 60.0,
             operations_per_s: dps::OPERATIONS_PER_MIN / 60.0,
+            operation_status_per_s: dps::OPERATION_STATUS_PER_MIN / 60.0,
             polls_per_device: dps::POLLS_PER_DEVICE,
             poll_window: SimDuration::from_secs(dps::POLL_WINDOW_SECS),
             registrations_per_instance: dps::REGISTRATIONS_PER_INSTANCE,
@@ -212,6 +236,9 @@ pub struct HubLimits {
     pub devices: u64,
     pub burst: SimDuration,
     pub backlog: SimDuration,
+    /// The longest a request waits in the shaping queue before the hub ends the wait itself
+    /// (429003 ThrottlingBacklogTimeout); at most `backlog`.
+    pub backlog_timeout: SimDuration,
 }
 
 impl HubLimits {
@@ -229,6 +256,7 @@ impl HubLimits {
             devices: t.devices_per_hub,
             burst: DEFAULT_BURST,
             backlog: DEFAULT_BACKLOG,
+            backlog_timeout: DEFAULT_BACKLOG,
         }
     }
 

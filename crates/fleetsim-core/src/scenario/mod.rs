@@ -114,6 +114,25 @@ pub struct Dps {
     /// None: computed from the throttle (time until it frees up, whole seconds, ≥ 1 s).
     pub throttle_retry_after: Option<SimDuration>,
     pub limits: DpsLimits,
+    pub queue: DpsQueue,
+}
+
+/// Each DPS stage's bounded concurrency (docs/service-models.md, "DPS: a queue per stage").
+#[derive(Clone, Copy, Debug)]
+pub struct DpsQueue {
+    /// Requests served at once per stage per instance.
+    pub workers: u32,
+    /// A refused request's worker time, as a share of a served one's.
+    pub reject_cost: f64,
+}
+
+impl Default for DpsQueue {
+    fn default() -> DpsQueue {
+        DpsQueue {
+            workers: crate::quota::limits::DEFAULT_DPS_WORKERS,
+            reject_cost: crate::quota::limits::DEFAULT_DPS_REJECT_COST,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -6,10 +6,15 @@
 //! `scenarios.md` by section); the ones no source gives are marked ASSUMPTION.
 
 use super::dist::Dist;
-use super::spec::{AllocationSpec, DistSpec, DpsSpec, HubSpec, RunSpec, ScenarioSpec};
+use super::spec::{
+    AllocationSpec, DistSpec, DpsQueueSpec, DpsSpec, HubSpec, RunSpec, ScenarioSpec,
+};
 use super::units::Dur;
-use super::{Allocation, Dps, Fleet, Hub, Scenario};
-use crate::quota::limits::{MAX_DPS_PER_SUBSCRIPTION, MAX_HUBS_PER_SUBSCRIPTION};
+use super::{Allocation, Dps, DpsQueue, Fleet, Hub, Scenario};
+use crate::quota::limits::{
+    DEFAULT_DPS_REJECT_COST, DEFAULT_DPS_WORKERS, MAX_DPS_PER_SUBSCRIPTION,
+    MAX_HUBS_PER_SUBSCRIPTION,
+};
 use crate::quota::{DpsLimits, HubLimits, Tier};
 use crate::time::SimDuration;
 use sha2::{Digest, Sha256};

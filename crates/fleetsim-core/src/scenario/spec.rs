@@ -282,6 +282,19 @@ pub struct DpsSpec {
     pub throttle_retry_after: Option<Dur>,
     #[serde(default)]
     pub limits: DpsLimitsSpec,
+    #[serde(default)]
+    pub queue: DpsQueueSpec,
+}
+
+/// `[dps.queue]`: how many requests each stage of an instance serves at once, and what a
+/// refusal costs (docs/service-models.md, "DPS: a queue per stage"; both inferences).
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DpsQueueSpec {
+    /// Requests served at once per stage (register, poll, lookup) per instance.
+    pub workers: Option<u32>,
+    /// A refused request's worker time, as a share of a served request's service time (0–1).
+    pub reject_cost: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -298,10 +311,12 @@ pub enum AllocationSpec {
 pub struct DpsLimitsSpec {
     pub registrations_per_min: Option<f64>,
     pub operations_per_min: Option<f64>,
+    /// Polls (GetOperations) per minute per instance, apart from registrations.
+    pub operation_status_per_min: Option<f64>,
     pub polls_per_device: Option<u32>,
     pub poll_window: Option<Dur>,
     pub registrations_per_instance: Option<Count>,
-    /// Whether polls and status lookups count against `operations_per_min`.
+    /// Whether status lookups count against `operations_per_min`.
     pub lookups_are_operations: Option<bool>,
     /// How much of a limit may be used at once (token-bucket depth), as time at the limit rate.
     pub burst: Option<Dur>,
@@ -334,6 +349,9 @@ pub struct HubLimitsSpec {
     /// Traffic shaping (reference §4b): a burst above the limit passes for this long at the
     /// limit rate's worth of tokens...
     pub burst: Option<Dur>,
-    /// ...then requests queue, and are refused once the queue holds this much time of work.
+    /// ...then requests queue, and are refused (429002) once the queue holds this much time
+    /// of work.
     pub backlog: Option<Dur>,
+    /// The longest wait in that queue before the hub ends it (429003); default the backlog.
+    pub backlog_timeout: Option<Dur>,
 }

@@ -1,13 +1,21 @@
-//! The Device Provisioning Service model (reference §1, §4c).
+//! The Device Provisioning Service model (reference §1, §4c; docs/service-models.md, "DPS").
 //!
-//! Per instance: a registrations-per-minute limit and an operations-per-minute limit (polls and
-//! status lookups count as operations unless `lookups_are_operations` is off), and at most
-//! `registrations_per_instance` registrations. Per device: at most `polls_per_device` polls per
-//! `poll_window`. Devices are enrolled across instances by index (`index % instances`).
-//! Registration state (registered? to which hub? pending operation ready when?) is one small
-//! record per device.
+//! Per instance, three service-wide limits: registrations per minute (register PUTs),
+//! operations per minute (registers, and status lookups unless `lookups_are_operations` is
+//! off) and operation-status polls per minute (GetOperations, throttled apart from the
+//! registration PUT); and at most `registrations_per_instance` registrations. Per device: at
+//! most `polls_per_device` polls per `poll_window`.
+//!
+//! Each stage of an instance (lookup, register, poll) serves at most `dps.queue.workers`
+//! requests at once ([`Workers`]): a request waits for a worker, is judged by the limits when
+//! it starts, and holds its worker for its service time (a refusal for `reject_cost` of it).
+//! Overload therefore shows as latency and, past the device's timer, timeouts — not only as
+//! 429s. Devices are enrolled across instances by index (`index % instances`). Registration
+//! state (registered? to which hub? pending operation ready when?) is one small record per
+//! device.
 
 use super::gcra::{Admit, Gcra};
+use super::queue::Workers;
 use super::{Answer, HubId, Refusal, Request, Response, retry_after_secs};
 use crate::rng::{DeviceRng, service_rng};
 use crate::scenario::{Allocation, Dist, Dps};
@@ -32,7 +40,22 @@ struct DeviceRecord {
 struct Instance {
     registrations: Gcra,
     operations: Gcra,
+    operation_status: Gcra,
     registered: u64,
+    /// The workers of each stage, by [`stage`].
+    stages: [Workers; 3],
+}
+
+/// The queue a request waits in: status lookups, registers and polls each have their own.
+fn stage(req: Request) -> usize {
+    match req {
+        Request::StatusLookup => 0,
+        Request::Register => 1,
+        Request::Poll => 2,
+        Request::Connect { .. } | Request::Telemetry { .. } => {
+            unreachable!("hub requests go to the hub model")
+        }
+    }
 }
 
 pub struct DpsModel {
@@ -50,6 +73,7 @@ pub struct DpsModel {
     registrations_per_instance: u64,
     poll_interval: f64,
     poll_tolerance: f64,
+    reject_cost: f64,
     rng: DeviceRng,
 }
 
@@ -61,7 +85,9 @@ impl DpsModel {
             .map(|_| Instance {
                 registrations: Gcra::new(l.registrations_per_s, l.burst, SimDuration::ZERO),
                 operations: Gcra::new(l.operations_per_s, l.burst, SimDuration::ZERO),
+                operation_status: Gcra::new(l.operation_status_per_s, l.burst, SimDuration::ZERO),
                 registered: 0,
+                stages: std::array::from_fn(|_| Workers::new(dps.queue.workers)),
             })
             .collect();
         let poll_interval = l.poll_window.as_micros() as f64 / l.polls_per_device.max(1) as f64;
@@ -88,6 +114,7 @@ impl DpsModel {
             poll_interval,
             // `polls_per_device` polls at once, then one per interval.
             poll_tolerance: poll_interval * (l.polls_per_device.max(1) - 1) as f64,
+            reject_cost: dps.queue.reject_cost,
             rng: service_rng(seed, 0xd95),
         }
     }
@@ -134,17 +161,28 @@ impl DpsModel {
         (h != NO_HUB).then_some(h)
     }
 
+    /// Answers `req` sent at `now`: the request waits for a worker of its stage, is judged
+    /// when it starts, and the answer comes one service time later.
     pub fn handle(&mut self, device: u32, req: Request, now: SimTime) -> Response {
-        let after = self.latency.sample(&mut self.rng);
+        let (inst, stage) = (self.instance_of(device), stage(req));
+        let start = self.instances[inst].stages[stage].start(now);
+        let service = self.latency.sample(&mut self.rng);
         let answer = match req {
-            Request::StatusLookup => self.status_lookup(device, now),
-            Request::Register => self.register(device, now, after),
-            Request::Poll => self.poll(device, now),
-            Request::Connect { .. } | Request::Telemetry { .. } => {
-                unreachable!("hub requests go to the hub model")
-            }
+            Request::StatusLookup => self.status_lookup(device, start),
+            Request::Register => self.register(device, start, service),
+            _ => self.poll(device, start),
         };
-        Response { after, answer }
+        let hold = match answer {
+            Answer::Throttled { .. } => {
+                SimDuration((service.as_micros() as f64 * self.reject_cost) as u64)
+            }
+            _ => service,
+        };
+        self.instances[inst].stages[stage].hold(start, hold);
+        Response {
+            after: start.since(now) + service,
+            answer,
+        }
     }
 
     fn instance_of(&self, device: u32) -> usize {
@@ -157,7 +195,7 @@ impl DpsModel {
         }
     }
 
-    /// Takes an operation token if lookups count as operations.
+    /// Takes an operation token for a status lookup, if lookups count as operations.
     fn lookup_operation(&mut self, device: u32, now: SimTime) -> Result<(), Answer> {
         if !self.lookups_are_operations {
             return Ok(());
@@ -237,8 +275,9 @@ impl DpsModel {
         if tat - t > self.poll_tolerance {
             return self.throttled(SimDuration((tat - t - self.poll_tolerance) as u64));
         }
-        if let Err(a) = self.lookup_operation(device, now) {
-            return a;
+        let inst = self.instance_of(device);
+        if let Admit::Refused(wait) = self.instances[inst].operation_status.admit(now) {
+            return self.throttled(wait);
         }
         self.devices[device as usize].poll_tat = tat + self.poll_interval;
         if r.op_ready == 0 && r.op_hub == NO_HUB {

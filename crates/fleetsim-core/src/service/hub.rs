@@ -4,6 +4,11 @@
 //! time (the quota resets at the next UTC day, reference §4a; the scenario starts at 00:00 UTC
 //! with an unused quota).
 //!
+//! Shaping ends a wait two ways (docs/service-models.md, "Hub: shaping"): a request that finds
+//! the queue full (`backlog` of work ahead of it) is refused at once, 429002
+//! ThrottleBacklogLimitExceeded; one that would wait longer than `backlog_timeout` is refused
+//! when that time is up, 429003 ThrottlingBacklogTimeout, and takes no capacity.
+//!
 //! MQTT 3.1.1 has no 429: a shaped-out CONNECT or PUBLISH shows up as a refused or closed
 //! connection (reference §2g), so throttled answers carry no `retry-after`.
 
@@ -28,9 +33,22 @@ pub struct HubModel {
     meter_bytes: u32,
     connect_latency: Dist,
     telemetry_latency: Dist,
+    backlog_timeout: SimDuration,
     rng: DeviceRng,
     /// Messages counted against the quota over the run, per hub (for the summary).
     pub metered_total: Vec<u64>,
+    /// Requests refused because the shaping queue was full (429002), over all hubs.
+    pub backlog_full: u64,
+    /// Requests whose wait the hub ended at `backlog_timeout` (429003), over all hubs.
+    pub backlog_timeouts: u64,
+}
+
+/// What shaping did with one request.
+enum Shaped {
+    /// Served after this wait.
+    After(SimDuration),
+    /// Refused: after this wait (429003) or at once (429002).
+    Refused(SimDuration),
 }
 
 impl HubModel {
@@ -49,8 +67,34 @@ impl HubModel {
             meter_bytes: l.meter_bytes,
             connect_latency: hub.connect_latency.clone(),
             telemetry_latency: hub.telemetry_latency.clone(),
+            backlog_timeout: l.backlog_timeout,
             rng: service_rng(seed, 0x4b),
             metered_total: vec![0; hub.count as usize],
+            backlog_full: 0,
+            backlog_timeouts: 0,
+        }
+    }
+
+    /// One request through a shaped limit: served, or refused by one of the two 429s.
+    fn shape(
+        limit: &mut Gcra,
+        now: SimTime,
+        timeout: SimDuration,
+        counts: (&mut u64, &mut u64),
+    ) -> Shaped {
+        match limit.check(now) {
+            Admit::After(wait) if wait <= timeout => {
+                limit.take(now);
+                Shaped::After(wait)
+            }
+            Admit::After(_) => {
+                *counts.1 += 1;
+                Shaped::Refused(timeout)
+            }
+            Admit::Refused(_) => {
+                *counts.0 += 1;
+                Shaped::Refused(SimDuration::ZERO)
+            }
         }
     }
 
@@ -81,13 +125,14 @@ impl HubModel {
                 answer: Answer::Refused(Refusal::QuotaExceeded),
             };
         }
-        match h.connects.admit(now) {
-            Admit::After(queued) => Response {
+        let counts = (&mut self.backlog_full, &mut self.backlog_timeouts);
+        match Self::shape(&mut h.connects, now, self.backlog_timeout, counts) {
+            Shaped::After(queued) => Response {
                 after: queued + latency,
                 answer: Answer::Connected,
             },
-            Admit::Refused(_) => Response {
-                after: latency,
+            Shaped::Refused(waited) => Response {
+                after: waited + latency,
                 answer: Answer::Throttled { retry_after_s: 0 },
             },
         }
@@ -104,8 +149,9 @@ impl HubModel {
                 answer: Answer::Refused(Refusal::QuotaExceeded),
             };
         }
-        match h.d2c.admit(now) {
-            Admit::After(queued) => {
+        let counts = (&mut self.backlog_full, &mut self.backlog_timeouts);
+        match Self::shape(&mut h.d2c, now, self.backlog_timeout, counts) {
+            Shaped::After(queued) => {
                 h.messages_today += metered;
                 self.metered_total[hub as usize] += metered;
                 Response {
@@ -113,8 +159,8 @@ impl HubModel {
                     answer: Answer::Acked,
                 }
             }
-            Admit::Refused(_) => Response {
-                after: latency,
+            Shaped::Refused(waited) => Response {
+                after: waited + latency,
                 answer: Answer::Throttled { retry_after_s: 0 },
             },
         }

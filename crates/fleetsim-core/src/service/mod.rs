@@ -8,10 +8,15 @@
 pub mod dps;
 pub mod gcra;
 pub mod hub;
+pub mod queue;
+
+#[cfg(test)]
+mod overload_tests;
 
 pub use dps::DpsModel;
 pub use hub::HubModel;
 
+use crate::metric::Op;
 use crate::time::SimDuration;
 
 /// Index of a hub among the scenario's hubs.
@@ -30,6 +35,19 @@ pub enum Request {
     Connect { hub: HubId },
     /// Device-to-cloud PUBLISH of `size` bytes (reference §2b).
     Telemetry { hub: HubId, size: u32 },
+}
+
+impl Request {
+    /// The operation a request is an attempt of.
+    pub fn op(self) -> Op {
+        match self {
+            Request::StatusLookup => Op::DpsStatusLookup,
+            Request::Register => Op::DpsRegister,
+            Request::Poll => Op::DpsPoll,
+            Request::Connect { .. } => Op::HubConnect,
+            Request::Telemetry { .. } => Op::HubTelemetry,
+        }
+    }
 }
 
 /// What the device gets back.

@@ -79,6 +79,15 @@ pub struct OpSummary {
     pub throttled: u64,
     pub errors: u64,
     pub timeouts: u64,
+    /// Answers the service gave after the device had timed out on them: capacity spent on
+    /// nobody (docs/service-models.md, "Late answers"). Counted by the virtual engine; absent
+    /// from live runs, whose clients do not see an answer after their timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<u64>,
+    /// `dps.register` only: registrations a device started while it already had one accepted
+    /// or in flight (re-registration amplification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<u64>,
     /// `throttled / attempts` rounded to 6 decimals; 0 when there were no attempts.
     pub throttle_rate: f64,
     pub latency_ms: LatencyMs,

@@ -29,7 +29,12 @@ fn limits(m: &ReportModel, op: &str) -> Vec<(String, f64)> {
                 }
             }
         },
-        "dps.poll" | "dps.status_lookup" => {
+        "dps.poll" => {
+            if let Some(p) = cap.dps_operation_status_per_s {
+                out.push(("DPS operation-status limit".to_string(), p));
+            }
+        }
+        "dps.status_lookup" => {
             if let Some(o) = cap.dps_operations_per_s {
                 out.push(("DPS operations limit".to_string(), o));
             }

@@ -158,16 +158,21 @@ pub(crate) fn limits_table(m: &ReportModel) -> Option<Table> {
         ("measured: busiest OK", true),
         ("measured: 429s", true),
     ]);
-    let rows: [(&str, Option<f64>, &[&str]); 4] = [
+    let rows: [(&str, Option<f64>, &[&str]); 5] = [
         (
             "DPS registrations",
             cap.dps_registrations_per_s,
             &["dps.register"],
         ),
         (
-            "DPS operations (register, poll, lookup)",
+            "DPS operations (register, lookup)",
             cap.dps_operations_per_s,
-            &["dps.register", "dps.poll", "dps.status_lookup"],
+            &["dps.register", "dps.status_lookup"],
+        ),
+        (
+            "DPS operation-status polls",
+            cap.dps_operation_status_per_s,
+            &["dps.poll"],
         ),
         ("IoT Hub connects", cap.hub_connects_per_s, &["hub.connect"]),
         (

@@ -69,10 +69,12 @@ impl Grid {
     }
 }
 
-/// `out[k] ≤ min(a[k], min_{j ≤ k} (a[j] − r·t_j) + r·t_k + b)`: the most a GCRA of rate `r`
-/// and depth `b` can have passed by grid point `k` when fed by cumulative arrivals `a`.
+/// `out[k] ≤ min(a[k], r·t_k + b, min_{j ≤ k} (a[j] − r·t_j) + r·t_k + b)`: the most a GCRA
+/// of rate `r` and depth `b` can have passed by grid point `k` when fed by cumulative arrivals
+/// `a`. The `r·t_k + b` term is the window from time 0, before which nothing arrives: without
+/// it, a fleet that all arrives at the first grid point (a burst at t = 0) passed at once.
 pub(super) fn token_bucket(grid: &Grid, a: &[f64], r: f64, b: f64) -> Vec<f64> {
-    let mut m = f64::INFINITY;
+    let mut m = 0.0_f64;
     a.iter()
         .enumerate()
         .map(|(k, &ak)| {

@@ -78,6 +78,10 @@ pub struct Demand {
 pub struct Capacity {
     pub dps_registrations_per_s: f64,
     pub dps_operations_per_s: f64,
+    /// Operation-status polls per second, all instances (absent from summaries before the
+    /// poll limit was modelled apart).
+    #[serde(default)]
+    pub dps_operation_status_per_s: f64,
     pub hub_connects_per_s: f64,
     pub hub_d2c_per_s: f64,
 }
@@ -155,6 +159,7 @@ pub fn analyse(sc: &Scenario) -> ModelReport {
     let capacity = Capacity {
         dps_registrations_per_s: dps.rr * instances,
         dps_operations_per_s: dps.or * instances,
+        dps_operation_status_per_s: dps.pr * instances,
         hub_connects_per_s: hub.rate,
         hub_d2c_per_s: sc.hub.limits.d2c_per_s * sc.hub.count as f64,
     };

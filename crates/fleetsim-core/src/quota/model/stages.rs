@@ -101,46 +101,61 @@ pub(super) fn burst(r: f64, b: SimDuration) -> f64 {
 
 /// What DPS lets through, summed over instances, as cumulative curves on the grid.
 pub(super) struct DpsCurves {
-    /// Devices through DPS under both limits.
+    /// Devices through DPS under every limit.
     pub both: Vec<f64>,
     /// Under the registration limit alone.
     pub reg_only: Vec<f64>,
     /// Under the operations limit alone.
     pub ops_only: Vec<f64>,
+    /// Under the operation-status (poll) limit alone.
+    pub polls_only: Vec<f64>,
     /// Registering devices' arrivals, and what the registration limit passes of them.
     pub reg_arrivals: Vec<f64>,
     pub reg_through: Vec<f64>,
-    /// Operations the fleet asks for (registers, polls, lookups).
+    /// Operations the fleet asks for (registers and lookups; polls have their own limit).
     pub ops_demand: Vec<f64>,
-    /// Per instance: registrations and operations per second, and their bursts.
+    /// Per instance: registrations, operations and polls per second, and the last two's
+    /// bursts.
     pub rr: f64,
     pub or: f64,
     pub ob: f64,
+    pub pr: f64,
+    pub pb: f64,
 }
 
 pub(super) fn dps_curves(sc: &Scenario, grid: &Grid, a: &Arrivals) -> DpsCurves {
     let l = &sc.dps.limits;
     let (rr, rb) = (l.registrations_per_s, burst(l.registrations_per_s, l.burst));
     let (or, ob) = (l.operations_per_s, burst(l.operations_per_s, l.burst));
+    let (pr, pb) = (
+        l.operation_status_per_s,
+        burst(l.operation_status_per_s, l.burst),
+    );
     let lookups_cost = if l.lookups_are_operations { 1.0 } else { 0.0 };
-    // Operations one registering device needs: register, at least one poll, maybe a lookup.
+    // Operations one registering device needs: its register, and a lookup before it when
+    // every class looks up first. Its polls (at least one) count against the poll limit.
     let uses_lookup = sc.fleet.classes.iter().all(|c| c.status_lookup);
-    let k_reg = 1.0 + lookups_cost * (1.0 + if uses_lookup { 1.0 } else { 0.0 });
+    let k_reg = 1.0 + lookups_cost * if uses_lookup { 1.0 } else { 0.0 };
     let k_look = lookups_cost;
     let zero = vec![0.0; grid.points];
     let mut c = DpsCurves {
         both: zero.clone(),
         reg_only: zero.clone(),
         ops_only: zero.clone(),
+        polls_only: zero.clone(),
         reg_arrivals: zero.clone(),
         reg_through: zero.clone(),
         ops_demand: zero,
         rr,
         or,
         ob,
+        pr,
+        pb,
     };
-    // Operations admitted since time 0: r·t + b.
+    // Operations (and polls) admitted since time 0: r·t + b. Every device through DPS by
+    // t_k by registering had at least one poll admitted by t_k.
     let ops: Vec<f64> = (0..grid.points).map(|k| or * grid.t(k) + ob).collect();
+    let polls: Vec<f64> = (0..grid.points).map(|k| pr * grid.t(k) + pb).collect();
     for (reg_times, look_times) in a.reg_times.iter().zip(&a.look_times) {
         let a_reg = cumulative(grid, reg_times);
         let a_look = cumulative(grid, look_times);
@@ -162,12 +177,14 @@ pub(super) fn dps_curves(sc: &Scenario, grid: &Grid, a: &Arrivals) -> DpsCurves 
                 let x = x_max.min(((o - k_look * y) / k_reg).max(0.0));
                 (x, y)
             };
-            let (x, y) = through(x_reg[k], ops[k]);
+            let (x, y) = through(x_reg[k].min(polls[k]), ops[k]);
             let (xr, yr) = through(x_reg[k], f64::INFINITY);
             let (xo, yo) = through(a_reg[k], ops[k]);
+            let (xp, yp) = through(a_reg[k].min(polls[k]), f64::INFINITY);
             c.both[k] += x + y;
             c.reg_only[k] += xr + yr;
             c.ops_only[k] += xo + yo;
+            c.polls_only[k] += xp + yp;
         }
     }
     c
@@ -233,6 +250,7 @@ pub(super) fn pressures(
     let d2c_b = burst(sc.hub.limits.d2c_per_s, sc.hub.limits.burst) * sc.hub.count as f64;
     let ops_total_rate = dps.or * instances;
     let ops_total_b = dps.ob * instances;
+    let (polls_rate, polls_b) = (dps.pr * instances, dps.pb * instances);
     vec![
         pressure(
             grid,
@@ -247,6 +265,13 @@ pub(super) fn pressures(
             ops_total_rate,
             &dps.ops_demand,
             &token_bucket(grid, &dps.ops_demand, ops_total_rate, ops_total_b),
+        ),
+        pressure(
+            grid,
+            "dps.operation_status",
+            polls_rate,
+            &dps.reg_arrivals,
+            &token_bucket(grid, &dps.reg_arrivals, polls_rate, polls_b),
         ),
         pressure(
             grid,
@@ -293,6 +318,10 @@ pub(super) fn by_stage(
         (
             "dps.operations".to_string(),
             b(hub.online(&dps.ops_only, false)),
+        ),
+        (
+            "dps.operation_status".to_string(),
+            b(hub.online(&dps.polls_only, false)),
         ),
         ("hub.connects".to_string(), b(hub.online(&unlimited, true))),
     ]

@@ -13,7 +13,13 @@ pub(super) fn daily_quota(sc: &Scenario, demand: &Demand) -> DailyQuota {
         .iter()
         .map(|c| {
             let devices = c.share * sc.fleet.devices as f64 * alive;
-            let per_device = 86_400.0 / c.telemetry_interval.as_secs_f64().max(1e-3);
+            // `telemetry = "first"` sends one message and then nothing: no steady use.
+            let per_device = match c.telemetry {
+                crate::scenario::TelemetryMode::First => 0.0,
+                crate::scenario::TelemetryMode::Continuous => {
+                    86_400.0 / c.telemetry_interval.as_secs_f64().max(1e-3)
+                }
+            };
             devices * per_device * sc.hub.limits.metered(c.telemetry_size) as f64
         })
         .sum();
@@ -45,11 +51,17 @@ pub(super) fn verdict(
             format_count(d.dps_register)
         ),
         "dps.operations" => format!(
-            "DPS operations are the wall: {}/min per instance × {}, shared by registers, polls and lookups; {} devices register and {} look up, so 99 % online takes ≥ {t99}",
+            "DPS operations are the wall: {}/min per instance × {}, shared by registers and lookups; {} devices register and {} look up, so 99 % online takes ≥ {t99}",
             per_min(cap.dps_operations_per_s),
             sc.dps.instances,
             format_count(d.dps_register),
             format_count(d.dps_lookup)
+        ),
+        "dps.operation_status" => format!(
+            "DPS operation-status polls are the wall: {}/min per instance × {}, at least one per registration; {} devices register, so 99 % online takes ≥ {t99}",
+            per_min(cap.dps_operation_status_per_s),
+            sc.dps.instances,
+            format_count(d.dps_register)
         ),
         "hub.connects" => format!(
             "IoT Hub new connections are the wall: {}/s per hub × {} ({} {} units each); 99 % online takes ≥ {t99}",

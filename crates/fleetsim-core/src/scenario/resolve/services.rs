@@ -79,6 +79,9 @@ pub(super) fn dps(d: &DpsSpec) -> Res<Dps> {
     if let Some(v) = l.operations_per_min {
         limits.operations_per_s = positive(v, "dps.limits.operations_per_min")? / 60.0;
     }
+    if let Some(v) = l.operation_status_per_min {
+        limits.operation_status_per_s = positive(v, "dps.limits.operation_status_per_min")? / 60.0;
+    }
     if let Some(v) = l.polls_per_device {
         if v == 0 {
             return Err(
@@ -114,6 +117,33 @@ pub(super) fn dps(d: &DpsSpec) -> Res<Dps> {
         retry_after,
         throttle_retry_after,
         limits,
+        queue: dps_queue(&d.queue)?,
+    })
+}
+
+/// `[dps.queue]`, both keys inferences (docs/service-models.md, "DPS: a queue per stage").
+fn dps_queue(q: &DpsQueueSpec) -> Res<DpsQueue> {
+    let workers = q.workers.unwrap_or(DEFAULT_DPS_WORKERS);
+    if !(1..=100_000).contains(&workers) {
+        return Err(Invalid::new(
+            "dps.queue.workers",
+            format!("{workers} is outside 1..=100000"),
+        )
+        .hint("requests one DPS stage serves at once; the default is 32"));
+    }
+    let reject_cost = q.reject_cost.unwrap_or(DEFAULT_DPS_REJECT_COST);
+    if !(0.0..=1.0).contains(&reject_cost) {
+        return Err(Invalid::new(
+            "dps.queue.reject_cost",
+            format!("{reject_cost} is outside 0..=1"),
+        )
+        .hint(
+            "a refused request's worker time as a share of a served one's; the default is 0.05",
+        ));
+    }
+    Ok(DpsQueue {
+        workers,
+        reject_cost,
     })
 }
 
@@ -199,6 +229,20 @@ pub(super) fn hub(h: &HubSpec) -> Res<Hub> {
     }
     if let Some(v) = l.backlog {
         limits.backlog = v.0;
+        limits.backlog_timeout = v.0;
+    }
+    if let Some(v) = l.backlog_timeout {
+        if v.0 > limits.backlog {
+            return Err(Invalid::new(
+                "hub.limits.backlog_timeout",
+                format!(
+                    "{} is longer than hub.limits.backlog ({}): no request waits longer than the backlog holds",
+                    crate::metric::duration::human(v.0.as_secs_f64()),
+                    crate::metric::duration::human(limits.backlog.as_secs_f64())
+                ),
+            ));
+        }
+        limits.backlog_timeout = v.0;
     }
     Ok(Hub {
         count,
