@@ -470,21 +470,30 @@ fn check_sweep_keys(req: &PlanRequest<'_>) -> Result<(), PlanError> {
     Ok(())
 }
 
-/// With nothing passing: the goal that came closest, as measured (or bounded) ÷ threshold.
+/// With nothing passing: the goal that came closest, as measured ÷ threshold, among the
+/// configurations the plan ran. Only when it ran none (every one pruned) does it fall back to
+/// the model's bounds, and then it says so: a bound is the best a configuration could do, not
+/// what it did, and it can be far from a run (2–5× on the blackout).
 fn closest_goal(goals: &[Goal], configs: &[Configuration]) -> Option<String> {
+    closest_by(goals, configs, true).or_else(|| closest_by(goals, configs, false))
+}
+
+/// [`closest_goal`] over the measured figures (`measured`) or over the bounds of the
+/// configurations that were not run.
+fn closest_by(goals: &[Goal], configs: &[Configuration], measured: bool) -> Option<String> {
     let mut best: Option<(f64, String)> = None;
     for (gi, g) in goals.iter().enumerate() {
         let threshold = g.condition.threshold(&g.metric).ok()?;
         for c in configs {
-            let (value, how) = match (c.verdicts.get(gi), &c.lower_bound_s) {
-                (Some(v), _) => (v.measured, "measured"),
-                (None, Some(b)) => {
+            let (value, how) = match (measured, c.verdicts.get(gi), &c.lower_bound_s) {
+                (true, Some(v), _) => (v.measured, "measured"),
+                (false, None, Some(b)) => {
                     let q = g
                         .metric
                         .canonical
                         .strip_prefix("online.")
                         .and_then(|q| q.strip_suffix("_s"));
-                    (q.and_then(|q| b.get(q)), "at best")
+                    (q.and_then(|q| b.get(q)), "not run; its lower bound is")
                 }
                 _ => continue,
             };
@@ -551,4 +560,66 @@ fn lint_costs(
             registrations_fixed: registrations(s),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(settings: &str, bound_t99: f64, measured_t99: Option<f64>) -> Configuration {
+        let goal = Goal::parse("online.t99 < 30m").unwrap();
+        let verdicts = measured_t99
+            .map(|m| {
+                vec![Verdict {
+                    metric: "online.t99".into(),
+                    condition: "< 30m".into(),
+                    measured: Some(m),
+                    pass: false,
+                    threshold: 1800.0,
+                    unit: goal.metric.unit,
+                }]
+            })
+            .unwrap_or_default();
+        let (k, v) = settings.split_once('=').unwrap();
+        Configuration {
+            settings: vec![(k.into(), v.into())],
+            status: if measured_t99.is_some() {
+                Status::Failed
+            } else {
+                Status::Pruned
+            },
+            reason: None,
+            cost_per_month: None,
+            bottleneck: None,
+            lower_bound_s: Some(LowerBounds {
+                t50: None,
+                t90: None,
+                t99: Some(bound_t99),
+                t100: None,
+            }),
+            measured_s: None,
+            verdicts,
+            summary: None,
+            size: (1, 1, 1),
+            prepared: None,
+        }
+    }
+
+    #[test]
+    fn closest_comes_from_a_run_whenever_there_was_one() {
+        let goals = vec![Goal::parse("online.t99 < 30m").unwrap()];
+        // A pruned configuration whose bound is nearer the goal than the run that was made.
+        let configs = vec![
+            config("hub.units=1", 1900.0, None),
+            config("hub.units=2", 1000.0, Some(4000.0)),
+        ];
+        let c = closest_goal(&goals, &configs).unwrap();
+        assert!(c.contains("hub.units=2: measured 1 h 7 m"), "{c}");
+        // Nothing run: the bound, labelled as one.
+        let c = closest_goal(&goals, &configs[..1]).unwrap();
+        assert!(
+            c.contains("hub.units=1: not run; its lower bound is 31 m 40 s"),
+            "{c}"
+        );
+    }
 }

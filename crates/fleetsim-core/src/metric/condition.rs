@@ -258,7 +258,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// `online.t99 < 30m: measured 1h 2m 3s` (or `never reached`).
+    /// `online.t99 < 30m: measured 1 h 2 m` (or `never reached`).
     pub fn describe(&self) -> String {
         format!(
             "{} {}: measured {}",
