@@ -541,3 +541,46 @@ fn report_refuses_what_is_not_a_results_directory() {
     let usage = fleetsim(cwd.path(), &["report"]);
     assert_exit(&usage, 2);
 }
+
+/// The opening paragraph says when re-registration multiplied DPS's load and when answers came
+/// after their devices had stopped waiting, with the figures; and says nothing of either when
+/// there were none.
+#[test]
+fn the_story_names_repeated_registrations_and_late_answers() {
+    let mut m = fixed_model();
+    let plain = render_markdown(&m);
+    assert!(!plain.contains("Re-registration"), "{plain}");
+    assert!(!plain.contains("stopped waiting"), "{plain}");
+    for (op, s) in m.summary.operations.0.iter_mut() {
+        match op.as_str() {
+            "dps.register" => {
+                s.repeats = Some(12_000);
+                s.late = Some(3_400);
+            }
+            "hub.connect" => s.late = Some(0),
+            _ => {}
+        }
+    }
+    let online = m
+        .summary
+        .operations
+        .0
+        .iter()
+        .find(|(op, _)| op == "device.boot_to_online")
+        .map(|(_, s)| s.ok)
+        .unwrap();
+    let per_device = format!(
+        "{:.1} per device that came online",
+        12_000.0 / online as f64
+    );
+    for page in [render_markdown(&m), render_html(&m)] {
+        assert!(
+            page.contains("devices started 12,000 registrations (") && page.contains(&per_device),
+            "{page}"
+        );
+        assert!(
+            page.contains("after their devices had stopped waiting: DPS registrations 3,400."),
+            "{page}"
+        );
+    }
+}

@@ -112,6 +112,7 @@ pub(crate) fn paragraph(m: &ReportModel) -> String {
             }
         }
     }
+    p.push_str(&spent_on_nobody(m));
     if !s.slo.is_empty() {
         let met = s.slo.iter().filter(|v| v.pass).count();
         p.push_str(&format!(" SLOs: {met} of {} met", s.slo.len()));
@@ -134,6 +135,37 @@ pub(crate) fn paragraph(m: &ReportModel) -> String {
         } else {
             p.push_str(&format!("; missed: {}.", missed.join("; ")));
         }
+    }
+    p
+}
+
+/// Load that served nobody (docs/service-models.md): registrations repeated while one was
+/// accepted or in flight, and answers that came after their device had stopped waiting.
+fn spent_on_nobody(m: &ReportModel) -> String {
+    let mut p = String::new();
+    let ops = &m.summary.operations.0;
+    let online = ops
+        .iter()
+        .find(|(op, _)| op == "device.boot_to_online")
+        .map_or(0, |(_, s)| s.ok);
+    if let Some((_, r)) = ops.iter().find(|(op, _)| op == "dps.register")
+        && let Some(repeats) = r.repeats.filter(|&n| n > 0)
+    {
+        p.push_str(&format!(
+            " Re-registration multiplied DPS's load: devices started {} registrations ({:.1} per device that came online) while they already had one accepted or in flight.",
+            text::count(repeats),
+            repeats as f64 / online.max(1) as f64
+        ));
+    }
+    let late: Vec<String> = requests(m)
+        .filter_map(|(op, s)| s.late.filter(|&n| n > 0).map(|n| (op, n)))
+        .map(|(op, n)| format!("{} {}", text::op_name(op), text::count(n)))
+        .collect();
+    if !late.is_empty() {
+        p.push_str(&format!(
+            " The services answered after their devices had stopped waiting: {}.",
+            late.join(", ")
+        ));
     }
     p
 }
