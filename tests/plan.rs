@@ -220,3 +220,55 @@ fn every_summary_puts_measured_beside_the_model_and_names_the_waste() {
         .unwrap();
     assert!(hub.throttle_onset_s.is_none());
 }
+
+/// A confirming run stops once a time-to-online goal is lost (issue: plan runs stop early once
+/// a goal is decided): a blackout whose daily quota is spent would run for hours; it stops just
+/// past the goal's 20 minutes, fails, and says where it stopped. The same run with room in the
+/// quota passes and runs to the end.
+#[test]
+fn a_run_stops_once_its_goal_is_lost() {
+    let mut req = request(
+        &["online.t99 < 20m"],
+        &["hub.limits.messages_per_day=40k,10M"],
+        &["fleet.devices=100k"],
+    );
+    req.scenario = Path::new("scenarios/blackout.toml");
+    let p = plan(&req, &AtomicBool::new(false), |_| {}).unwrap();
+    let by = |v: &str| {
+        p.configurations
+            .iter()
+            .find(|c| c.settings[0].1 == v)
+            .unwrap()
+    };
+    let lost = by("40k");
+    assert_eq!(lost.status, Status::Failed);
+    let at = lost.stopped_at_s.expect("stopped early");
+    assert!((1200.0..1800.0).contains(&at), "stopped at {at} s");
+    assert!(lost.measured_s.as_ref().unwrap().t99.is_none());
+    assert!(
+        lost.reason
+            .as_deref()
+            .unwrap()
+            .contains("the run stopped at"),
+        "{:?}",
+        lost.reason
+    );
+    let ok = by("10M");
+    assert_eq!(ok.status, Status::Passed);
+    assert!(ok.stopped_at_s.is_none());
+    assert!(ok.summary.as_ref().unwrap().complete);
+    assert_eq!(
+        p.recommended.map(|r| &p.configurations[r].settings[0].1),
+        Some(&"10M".into())
+    );
+
+    // With only the lost one, "closest" says what it had online when it stopped.
+    req.sweeps = vec![Sweep::parse("hub.limits.messages_per_day=40k").unwrap()];
+    let p = plan(&req, &AtomicBool::new(false), |_| {}).unwrap();
+    let closest = p.closest.unwrap();
+    assert!(
+        closest.contains("hub.limits.messages_per_day=40k: ")
+            && closest.contains("% online when its run stopped at"),
+        "{closest}"
+    );
+}

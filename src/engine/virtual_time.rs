@@ -37,6 +37,8 @@ pub struct Progress {
     pub devices: u64,
     pub booted: u64,
     pub online: u64,
+    /// Devices online at least once so far (what `online.t*` counts).
+    pub ever_online: u64,
     pub settled: u64,
     pub events: u64,
 }
@@ -213,6 +215,7 @@ impl<'s> VirtualEngine<'s> {
                     devices: n,
                     booted: *booted,
                     online: *online,
+                    ever_online: recorder.levels().ever_online,
                     settled: *settled,
                     events: *events,
                 });
@@ -257,6 +260,7 @@ impl<'s> VirtualEngine<'s> {
             devices: n,
             booted: *booted,
             online: *online,
+            ever_online: recorder.levels().ever_online,
             settled: *settled,
             events: *events,
         });

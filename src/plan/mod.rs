@@ -115,6 +115,10 @@ pub struct Configuration {
     /// Measured `online.t*_s` of a confirming run.
     pub measured_s: Option<LowerBounds>,
     pub verdicts: Vec<Verdict>,
+    /// The confirming run stopped at this simulated time because a goal on a time to online
+    /// was lost by then; its measured times are those reached before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at_s: Option<f64>,
     #[serde(skip)]
     pub summary: Option<Summary>,
     /// DPS instances, hubs, units: the tie-break between configurations of equal price
@@ -179,10 +183,84 @@ fn load_with(req: &PlanRequest<'_>, extra: &[(String, String)]) -> Result<Scenar
 
 /// Runs a scenario on the virtual engine; its summary carries the model as `fleetsim run`'s
 /// does (with measured/bound ratios and waste).
-fn confirm(sc: &Scenario, model: &ModelReport, stop: &AtomicBool) -> Summary {
-    let r = VirtualEngine::new(sc).run(|_| {}, stop);
+///
+/// The run stops early once a goal on a time to online (`online.t99 < 30m`) is lost: past its
+/// threshold with that share not yet online, the configuration fails whatever happens next.
+/// Returns the summary, and the simulated time it stopped at if it stopped so.
+fn confirm(
+    sc: &Scenario,
+    model: &ModelReport,
+    goals: &[Goal],
+    stop: &AtomicBool,
+) -> (Summary, Option<f64>) {
+    let deadlines = online_deadlines(goals, sc.fleet.devices);
+    let halt = AtomicBool::new(false);
+    let mut lost_at = None;
+    let r = VirtualEngine::new(sc).run(
+        |p| {
+            let now = p.now.as_secs_f64();
+            if lost_at.is_none()
+                && deadlines
+                    .iter()
+                    .any(|&(need, by)| now > by && p.ever_online < need)
+            {
+                lost_at = Some(now);
+                halt.store(true, Ordering::Relaxed);
+            }
+            if stop.load(Ordering::Relaxed) {
+                halt.store(true, Ordering::Relaxed);
+            }
+        },
+        &halt,
+    );
     let m = crate::results::model_beside_measured(sc, model, &r.recorder);
-    crate::results::build_summary(sc, "virtual", &r.recorder, r.stop.name(), r.end, m)
+    let s = crate::results::build_summary(sc, "virtual", &r.recorder, r.stop.name(), r.end, m);
+    // Interrupted by the user as well: then the run does not count as decided.
+    let lost_at = lost_at.filter(|_| !stop.load(Ordering::Relaxed));
+    (s, lost_at)
+}
+
+/// The goals on a time to online that were lost by `at`: past their threshold, share unreached.
+fn online_deadlines_lost<'g>(goals: &'g [Goal], s: &Summary, at: f64) -> Vec<&'g str> {
+    let reached = |metric: &str| match metric {
+        "online.t50_s" => s.online.t50_s,
+        "online.t90_s" => s.online.t90_s,
+        "online.t99_s" => s.online.t99_s,
+        "online.t100_s" => s.online.t100_s,
+        _ => None,
+    };
+    goals
+        .iter()
+        .filter(|g| {
+            online_deadlines(std::slice::from_ref(g), s.devices)
+                .first()
+                .is_some_and(|&(_, by)| at > by && reached(&g.metric.canonical).is_none())
+        })
+        .map(|g| g.text.as_str())
+        .collect()
+}
+
+/// For each goal `online.tNN < T` (or `<=`): the devices that share is and the deadline T in
+/// seconds. Other goals cannot be decided before a run ends.
+fn online_deadlines(goals: &[Goal], devices: u64) -> Vec<(u64, f64)> {
+    use crate::metric::CmpOp;
+    goals
+        .iter()
+        .filter(|g| matches!(g.condition.op, CmpOp::Lt | CmpOp::Le))
+        .filter_map(|g| {
+            let share = match g.metric.canonical.as_str() {
+                "online.t50_s" => 50,
+                "online.t90_s" => 90,
+                "online.t99_s" => 99,
+                "online.t100_s" => 100,
+                _ => return None,
+            };
+            let by = g.condition.threshold(&g.metric).ok()?;
+            // As the recorder counts a share: ceil, at least one device.
+            let need = (u128::from(devices) * share).div_ceil(100).max(1) as u64;
+            Some((need, by))
+        })
+        .collect()
 }
 
 fn measured(s: &Summary) -> LowerBounds {
@@ -298,6 +376,7 @@ fn prepare(req: &PlanRequest<'_>, settings: Vec<(String, String)>) -> Configurat
         lower_bound_s: None,
         measured_s: None,
         verdicts: Vec::new(),
+        stopped_at_s: None,
         summary: None,
         size: (0, 0, 0),
         prepared: None,
@@ -391,10 +470,10 @@ fn confirm_cheapest(
                     .expect("every candidate was prepared")
             })
             .collect();
-        let summaries = parallel(prepared, workers, |p| confirm(&p.0, &p.1, stop));
+        let summaries = parallel(prepared, workers, |p| confirm(&p.0, &p.1, &req.goals, stop));
         runs += batch.len();
-        for (&i, s) in batch.iter().zip(summaries) {
-            if judge(&mut configs[i], s, &req.goals) {
+        for (&i, (s, lost_at)) in batch.iter().zip(summaries) {
+            if judge(&mut configs[i], s, lost_at, &req.goals) {
                 passed.push(i);
             }
         }
@@ -403,8 +482,9 @@ fn confirm_cheapest(
 }
 
 /// Records a configuration's run and its goals' verdicts; true when every goal passed.
-fn judge(c: &mut Configuration, s: Summary, goals: &[Goal]) -> bool {
-    if !s.complete {
+/// `lost_at`: the run stopped there because a time-to-online goal was lost.
+fn judge(c: &mut Configuration, s: Summary, lost_at: Option<f64>, goals: &[Goal]) -> bool {
+    if !s.complete && lost_at.is_none() {
         c.status = Status::Interrupted;
         c.reason = Some("interrupted before its run finished".into());
         return false;
@@ -417,19 +497,32 @@ fn judge(c: &mut Configuration, s: Summary, goals: &[Goal]) -> bool {
         })
         .collect();
     c.measured_s = Some(measured(&s));
-    let failed: Vec<&str> = verdicts
-        .iter()
-        .zip(goals)
-        .filter(|(v, _)| !v.pass)
-        .map(|(_, g)| g.text.as_str())
-        .collect();
-    let pass = failed.is_empty();
+    let failed: Vec<&str> = match lost_at {
+        // Stopped early: only the goals already lost are known to fail; the rest were judged
+        // on a part of the run.
+        Some(at) => online_deadlines_lost(goals, &s, at),
+        None => verdicts
+            .iter()
+            .zip(goals)
+            .filter(|(v, _)| !v.pass)
+            .map(|(_, g)| g.text.as_str())
+            .collect(),
+    };
+    let pass = failed.is_empty() && lost_at.is_none();
     if pass {
         c.status = Status::Passed;
     } else {
         c.status = Status::Failed;
-        c.reason = Some(format!("missed {}", failed.join(", ")));
+        c.reason = Some(match lost_at {
+            Some(at) => format!(
+                "missed {}; the run stopped at {} once that was decided",
+                failed.join(", "),
+                crate::scenario::units::format_clock(at)
+            ),
+            None => format!("missed {}", failed.join(", ")),
+        });
     }
+    c.stopped_at_s = lost_at;
     c.verdicts = verdicts;
     c.summary = Some(s);
     pass
@@ -485,9 +578,19 @@ fn closest_by(goals: &[Goal], configs: &[Configuration], measured: bool) -> Opti
     for (gi, g) in goals.iter().enumerate() {
         let threshold = g.condition.threshold(&g.metric).ok()?;
         for c in configs {
+            let ran = c.measured_s.is_some();
             let (value, how) = match (measured, c.verdicts.get(gi), &c.lower_bound_s) {
+                (true, Some(v), _) if v.measured.is_none() && c.stopped_at_s.is_some() => {
+                    // Stopped once lost: how much of the fleet it had online by then.
+                    if let Some(t) = stopped_shortfall(g, c) {
+                        if best.as_ref().is_none_or(|(b, _)| t.0 < *b) {
+                            best = Some(t);
+                        }
+                    }
+                    continue;
+                }
                 (true, Some(v), _) => (v.measured, "measured"),
-                (false, None, Some(b)) => {
+                (false, None, Some(b)) if !ran => {
                     let q = g
                         .metric
                         .canonical
@@ -522,6 +625,40 @@ fn closest_by(goals: &[Goal], configs: &[Configuration], measured: bool) -> Opti
     best.map(|(_, t)| t)
 }
 
+/// For a run stopped once `g` (a time to online) was lost: the share it fell short by, and the
+/// sentence: how much of the fleet was online when it stopped.
+fn stopped_shortfall(g: &Goal, c: &Configuration) -> Option<(f64, String)> {
+    let at = c.stopped_at_s?;
+    let s = c.summary.as_ref()?;
+    let share: f64 = match g.metric.canonical.as_str() {
+        "online.t50_s" => 0.5,
+        "online.t90_s" => 0.9,
+        "online.t99_s" => 0.99,
+        "online.t100_s" => 1.0,
+        _ => return None,
+    };
+    let online = s
+        .operations
+        .get("device.boot_to_online")
+        .map_or(0, |o| o.ok) as f64
+        / s.devices.max(1) as f64;
+    let settings = c
+        .settings
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((
+        (1.0 - online / share).max(0.0),
+        format!(
+            "{} came closest with {settings}: {:.1} % online when its run stopped at {}, the goal lost",
+            g.text,
+            online * 100.0,
+            crate::scenario::units::format_clock(at)
+        ),
+    ))
+}
+
 /// Runs the base scenario once as it is and once per lint rule with that rule's fixes.
 fn lint_costs(
     req: &PlanRequest<'_>,
@@ -543,7 +680,9 @@ fn lint_costs(
         sets.extend(fs.iter().flat_map(|f| f.fix.iter().cloned()));
         scenarios.push(load_file(req.scenario, &sets)?);
     }
-    let summaries = parallel(scenarios, workers, |sc| confirm(&sc, &analyse(&sc), stop));
+    let summaries = parallel(scenarios, workers, |sc| {
+        confirm(&sc, &analyse(&sc), &[], stop).0
+    });
     let registrations = |s: &Summary| s.operations.get("dps.register").map_or(0, |o| o.ok);
     let (before, fixed) = summaries.split_first().expect("the base run is first");
     Ok(rules
@@ -599,6 +738,7 @@ mod tests {
             }),
             measured_s: None,
             verdicts,
+            stopped_at_s: None,
             summary: None,
             size: (1, 1, 1),
             prepared: None,

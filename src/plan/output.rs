@@ -20,6 +20,16 @@ fn clock(s: Option<f64>) -> String {
     s.map_or("never".into(), format_clock)
 }
 
+/// The run's t99: `h:mm:ss`, `> h:mm:ss` when the run stopped early (a goal was lost) before
+/// 99 % were online, `never`, or `-` when it was not run.
+fn measured_t99(c: &Configuration) -> String {
+    match (c.measured_s.as_ref().and_then(|m| m.t99), c.stopped_at_s) {
+        (None, Some(at)) => format!("> {}", format_clock(at)),
+        (t, _) if c.measured_s.is_some() => clock(t),
+        _ => "-".into(),
+    }
+}
+
 fn status(s: Status) -> &'static str {
     match s {
         Status::Invalid => "invalid",
@@ -83,7 +93,7 @@ pub fn render(p: &Plan) -> String {
             c.lower_bound_s
                 .as_ref()
                 .map_or("-".into(), |b| clock(b.t99)),
-            c.measured_s.as_ref().map_or("-".into(), |m| clock(m.t99)),
+            measured_t99(c),
             status(c.status),
         );
     }
