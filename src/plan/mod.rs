@@ -4,6 +4,8 @@
 //! bound already misses a time goal cannot meet it, since no run beats its bound — then the
 //! survivors are confirmed with full virtual runs, cheapest first, in parallel on all cores.
 
+mod closest;
+mod confirm;
 pub mod output;
 mod price;
 mod sweep;
@@ -11,17 +13,18 @@ mod sweep;
 pub use price::Prices;
 pub use sweep::{Sweep, grid};
 
-use crate::engine::virtual_time::VirtualEngine;
+use closest::closest_goal;
+use confirm::{confirm, judge, parallel};
+
 use crate::input::load_file;
-use crate::metric::{CmpOp, Condition, Metric, Verdict, check, evaluate, split_slo};
+use crate::metric::{CmpOp, Condition, Metric, Verdict, check, split_slo};
 use crate::quota::lint::{Finding, lint};
 use crate::quota::model::{LowerBounds, ModelReport, analyse};
 use crate::report::Summary;
 use crate::scenario::{Scenario, ScenarioError};
 use serde::Serialize;
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many sweep points `plan` accepts without `--max-runs`.
 pub const DEFAULT_MAX_POINTS: usize = 500;
@@ -179,132 +182,6 @@ fn load_with(req: &PlanRequest<'_>, extra: &[(String, String)]) -> Result<Scenar
     let mut sets = req.sets.clone();
     sets.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
     load_file(req.scenario, &sets)
-}
-
-/// Runs a scenario on the virtual engine; its summary carries the model as `fleetsim run`'s
-/// does (with measured/bound ratios and waste).
-///
-/// The run stops early once a goal on a time to online (`online.t99 < 30m`) is lost: past its
-/// threshold with that share not yet online, the configuration fails whatever happens next.
-/// Returns the summary, and the simulated time it stopped at if it stopped so.
-fn confirm(
-    sc: &Scenario,
-    model: &ModelReport,
-    goals: &[Goal],
-    stop: &AtomicBool,
-) -> (Summary, Option<f64>) {
-    let deadlines = online_deadlines(goals, sc.fleet.devices);
-    let halt = AtomicBool::new(false);
-    let mut lost_at = None;
-    let r = VirtualEngine::new(sc).run(
-        |p| {
-            let now = p.now.as_secs_f64();
-            if lost_at.is_none()
-                && deadlines
-                    .iter()
-                    .any(|&(need, by)| now > by && p.ever_online < need)
-            {
-                lost_at = Some(now);
-                halt.store(true, Ordering::Relaxed);
-            }
-            if stop.load(Ordering::Relaxed) {
-                halt.store(true, Ordering::Relaxed);
-            }
-        },
-        &halt,
-    );
-    let m = crate::results::model_beside_measured(sc, model, &r.recorder);
-    let s = crate::results::build_summary(sc, "virtual", &r.recorder, r.stop.name(), r.end, m);
-    // Interrupted by the user as well: then the run does not count as decided.
-    let lost_at = lost_at.filter(|_| !stop.load(Ordering::Relaxed));
-    (s, lost_at)
-}
-
-/// The goals on a time to online that were lost by `at`: past their threshold, share unreached.
-fn online_deadlines_lost<'g>(goals: &'g [Goal], s: &Summary, at: f64) -> Vec<&'g str> {
-    let reached = |metric: &str| match metric {
-        "online.t50_s" => s.online.t50_s,
-        "online.t90_s" => s.online.t90_s,
-        "online.t99_s" => s.online.t99_s,
-        "online.t100_s" => s.online.t100_s,
-        _ => None,
-    };
-    goals
-        .iter()
-        .filter(|g| {
-            online_deadlines(std::slice::from_ref(g), s.devices)
-                .first()
-                .is_some_and(|&(_, by)| at > by && reached(&g.metric.canonical).is_none())
-        })
-        .map(|g| g.text.as_str())
-        .collect()
-}
-
-/// For each goal `online.tNN < T` (or `<=`): the devices that share is and the deadline T in
-/// seconds. Other goals cannot be decided before a run ends.
-fn online_deadlines(goals: &[Goal], devices: u64) -> Vec<(u64, f64)> {
-    use crate::metric::CmpOp;
-    goals
-        .iter()
-        .filter(|g| matches!(g.condition.op, CmpOp::Lt | CmpOp::Le))
-        .filter_map(|g| {
-            let share = match g.metric.canonical.as_str() {
-                "online.t50_s" => 50,
-                "online.t90_s" => 90,
-                "online.t99_s" => 99,
-                "online.t100_s" => 100,
-                _ => return None,
-            };
-            let by = g.condition.threshold(&g.metric).ok()?;
-            // As the recorder counts a share: ceil, at least one device.
-            let need = (u128::from(devices) * share).div_ceil(100).max(1) as u64;
-            Some((need, by))
-        })
-        .collect()
-}
-
-fn measured(s: &Summary) -> LowerBounds {
-    LowerBounds {
-        t50: s.online.t50_s,
-        t90: s.online.t90_s,
-        t99: s.online.t99_s,
-        t100: s.online.t100_s,
-    }
-}
-
-/// Runs `jobs` on up to `workers` threads; results come back in input order.
-fn parallel<T: Send, R: Send>(jobs: Vec<T>, workers: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let n = jobs.len();
-    let jobs: Vec<Mutex<Option<T>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
-    let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, n.max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    let job = jobs[i]
-                        .lock()
-                        .expect("not poisoned")
-                        .take()
-                        .expect("taken once");
-                    let r = f(job);
-                    *results[i].lock().expect("not poisoned") = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("not poisoned")
-                .expect("every job ran")
-        })
-        .collect()
 }
 
 /// Sweeps the scenario: every configuration of the grid is checked against the quota model,
@@ -481,53 +358,6 @@ fn confirm_cheapest(
     (passed, runs)
 }
 
-/// Records a configuration's run and its goals' verdicts; true when every goal passed.
-/// `lost_at`: the run stopped there because a time-to-online goal was lost.
-fn judge(c: &mut Configuration, s: Summary, lost_at: Option<f64>, goals: &[Goal]) -> bool {
-    if !s.complete && lost_at.is_none() {
-        c.status = Status::Interrupted;
-        c.reason = Some("interrupted before its run finished".into());
-        return false;
-    }
-    let json = serde_json::to_value(&s).expect("a summary serialises");
-    let verdicts: Vec<Verdict> = goals
-        .iter()
-        .map(|g| {
-            evaluate(&json, &g.metric.path, &g.condition).expect("goal checked against the schema")
-        })
-        .collect();
-    c.measured_s = Some(measured(&s));
-    let failed: Vec<&str> = match lost_at {
-        // Stopped early: only the goals already lost are known to fail; the rest were judged
-        // on a part of the run.
-        Some(at) => online_deadlines_lost(goals, &s, at),
-        None => verdicts
-            .iter()
-            .zip(goals)
-            .filter(|(v, _)| !v.pass)
-            .map(|(_, g)| g.text.as_str())
-            .collect(),
-    };
-    let pass = failed.is_empty() && lost_at.is_none();
-    if pass {
-        c.status = Status::Passed;
-    } else {
-        c.status = Status::Failed;
-        c.reason = Some(match lost_at {
-            Some(at) => format!(
-                "missed {}; the run stopped at {} once that was decided",
-                failed.join(", "),
-                crate::scenario::units::format_clock(at)
-            ),
-            None => format!("missed {}", failed.join(", ")),
-        });
-    }
-    c.stopped_at_s = lost_at;
-    c.verdicts = verdicts;
-    c.summary = Some(s);
-    pass
-}
-
 /// Each `--sweep` key must name a scenario key: one the schema does not know (or a malformed
 /// path) is refused before anything runs, naming the `--sweep` rather than the `--set` it
 /// becomes. A value that fails validation only makes its configurations invalid.
@@ -561,102 +391,6 @@ fn check_sweep_keys(req: &PlanRequest<'_>) -> Result<(), PlanError> {
         }
     }
     Ok(())
-}
-
-/// With nothing passing: the goal that came closest, as measured ÷ threshold, among the
-/// configurations the plan ran. Only when it ran none (every one pruned) does it fall back to
-/// the model's bounds, and then it says so: a bound is the best a configuration could do, not
-/// what it did, and it can be far from a run (2–5× on the blackout).
-fn closest_goal(goals: &[Goal], configs: &[Configuration]) -> Option<String> {
-    closest_by(goals, configs, true).or_else(|| closest_by(goals, configs, false))
-}
-
-/// [`closest_goal`] over the measured figures (`measured`) or over the bounds of the
-/// configurations that were not run.
-fn closest_by(goals: &[Goal], configs: &[Configuration], measured: bool) -> Option<String> {
-    let mut best: Option<(f64, String)> = None;
-    for (gi, g) in goals.iter().enumerate() {
-        let threshold = g.condition.threshold(&g.metric).ok()?;
-        for c in configs {
-            let ran = c.measured_s.is_some();
-            let (value, how) = match (measured, c.verdicts.get(gi), &c.lower_bound_s) {
-                (true, Some(v), _) if v.measured.is_none() && c.stopped_at_s.is_some() => {
-                    // Stopped once lost: how much of the fleet it had online by then.
-                    if let Some(t) = stopped_shortfall(g, c) {
-                        if best.as_ref().is_none_or(|(b, _)| t.0 < *b) {
-                            best = Some(t);
-                        }
-                    }
-                    continue;
-                }
-                (true, Some(v), _) => (v.measured, "measured"),
-                (false, None, Some(b)) if !ran => {
-                    let q = g
-                        .metric
-                        .canonical
-                        .strip_prefix("online.")
-                        .and_then(|q| q.strip_suffix("_s"));
-                    (q.and_then(|q| b.get(q)), "not run; its lower bound is")
-                }
-                _ => continue,
-            };
-            let Some(v) = value else { continue };
-            let gap = if threshold.abs() > 0.0 {
-                (v / threshold - 1.0).abs()
-            } else {
-                v.abs()
-            };
-            let settings = c
-                .settings
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let text = format!(
-                "{} came closest with {settings}: {how} {}",
-                g.text,
-                g.metric.unit.format(v)
-            );
-            if best.as_ref().is_none_or(|(b, _)| gap < *b) {
-                best = Some((gap, text));
-            }
-        }
-    }
-    best.map(|(_, t)| t)
-}
-
-/// For a run stopped once `g` (a time to online) was lost: the share it fell short by, and the
-/// sentence: how much of the fleet was online when it stopped.
-fn stopped_shortfall(g: &Goal, c: &Configuration) -> Option<(f64, String)> {
-    let at = c.stopped_at_s?;
-    let s = c.summary.as_ref()?;
-    let share: f64 = match g.metric.canonical.as_str() {
-        "online.t50_s" => 0.5,
-        "online.t90_s" => 0.9,
-        "online.t99_s" => 0.99,
-        "online.t100_s" => 1.0,
-        _ => return None,
-    };
-    let online = s
-        .operations
-        .get("device.boot_to_online")
-        .map_or(0, |o| o.ok) as f64
-        / s.devices.max(1) as f64;
-    let settings = c
-        .settings
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    Some((
-        (1.0 - online / share).max(0.0),
-        format!(
-            "{} came closest with {settings}: {:.1} % online when its run stopped at {}, the goal lost",
-            g.text,
-            online * 100.0,
-            crate::scenario::units::format_clock(at)
-        ),
-    ))
 }
 
 /// Runs the base scenario once as it is and once per lint rule with that rule's fixes.
@@ -699,67 +433,4 @@ fn lint_costs(
             registrations_fixed: registrations(s),
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(settings: &str, bound_t99: f64, measured_t99: Option<f64>) -> Configuration {
-        let goal = Goal::parse("online.t99 < 30m").unwrap();
-        let verdicts = measured_t99
-            .map(|m| {
-                vec![Verdict {
-                    metric: "online.t99".into(),
-                    condition: "< 30m".into(),
-                    measured: Some(m),
-                    pass: false,
-                    threshold: 1800.0,
-                    unit: goal.metric.unit,
-                }]
-            })
-            .unwrap_or_default();
-        let (k, v) = settings.split_once('=').unwrap();
-        Configuration {
-            settings: vec![(k.into(), v.into())],
-            status: if measured_t99.is_some() {
-                Status::Failed
-            } else {
-                Status::Pruned
-            },
-            reason: None,
-            cost_per_month: None,
-            bottleneck: None,
-            lower_bound_s: Some(LowerBounds {
-                t50: None,
-                t90: None,
-                t99: Some(bound_t99),
-                t100: None,
-            }),
-            measured_s: None,
-            verdicts,
-            stopped_at_s: None,
-            summary: None,
-            size: (1, 1, 1),
-            prepared: None,
-        }
-    }
-
-    #[test]
-    fn closest_comes_from_a_run_whenever_there_was_one() {
-        let goals = vec![Goal::parse("online.t99 < 30m").unwrap()];
-        // A pruned configuration whose bound is nearer the goal than the run that was made.
-        let configs = vec![
-            config("hub.units=1", 1900.0, None),
-            config("hub.units=2", 1000.0, Some(4000.0)),
-        ];
-        let c = closest_goal(&goals, &configs).unwrap();
-        assert!(c.contains("hub.units=2: measured 1 h 7 m"), "{c}");
-        // Nothing run: the bound, labelled as one.
-        let c = closest_goal(&goals, &configs[..1]).unwrap();
-        assert!(
-            c.contains("hub.units=1: not run; its lower bound is 31 m 40 s"),
-            "{c}"
-        );
-    }
 }
