@@ -46,15 +46,10 @@ fn closest_by(goals: &[Goal], configs: &[Configuration], measured: bool) -> Opti
             } else {
                 v.abs()
             };
-            let settings = c
-                .settings
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
             let text = format!(
-                "{} came closest with {settings}: {how} {}",
+                "{} came closest with {}: {how} {}",
                 g.text,
+                c.settings_text(),
                 g.metric.unit.format(v)
             );
             if best.as_ref().is_none_or(|(b, _)| gap < *b) {
@@ -70,29 +65,18 @@ fn closest_by(goals: &[Goal], configs: &[Configuration], measured: bool) -> Opti
 fn stopped_shortfall(g: &Goal, c: &Configuration) -> Option<(f64, String)> {
     let at = c.stopped_at_s?;
     let s = c.summary.as_ref()?;
-    let share: f64 = match g.metric.canonical.as_str() {
-        "online.t50_s" => 0.5,
-        "online.t90_s" => 0.9,
-        "online.t99_s" => 0.99,
-        "online.t100_s" => 1.0,
-        _ => return None,
-    };
+    let share = super::confirm::online_share(&g.metric.canonical)? as f64 / 100.0;
     let online = s
         .operations
         .get("device.boot_to_online")
         .map_or(0, |o| o.ok) as f64
         / s.devices.max(1) as f64;
-    let settings = c
-        .settings
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ");
     Some((
         (1.0 - online / share).max(0.0),
         format!(
-            "{} came closest with {settings}: {:.1} % online when its run stopped at {}, the goal lost",
+            "{} came closest with {}: {:.1} % online when its run stopped at {}, the goal lost",
             g.text,
+            c.settings_text(),
             online * 100.0,
             crate::scenario::units::format_clock(at)
         ),

@@ -51,19 +51,13 @@ pub(super) fn confirm(
 
 /// The goals on a time to online that were lost by `at`: past their threshold, share unreached.
 fn online_deadlines_lost<'g>(goals: &'g [Goal], s: &Summary, at: f64) -> Vec<&'g str> {
-    let reached = |metric: &str| match metric {
-        "online.t50_s" => s.online.t50_s,
-        "online.t90_s" => s.online.t90_s,
-        "online.t99_s" => s.online.t99_s,
-        "online.t100_s" => s.online.t100_s,
-        _ => None,
-    };
     goals
         .iter()
         .filter(|g| {
-            online_deadlines(std::slice::from_ref(g), s.devices)
-                .first()
-                .is_some_and(|&(_, by)| at > by && reached(&g.metric.canonical).is_none())
+            deadline(g, s.devices).is_some_and(|(_, by)| {
+                at > by
+                    && online_share(&g.metric.canonical).is_some_and(|p| reached(s, p).is_none())
+            })
         })
         .map(|g| g.text.as_str())
         .collect()
@@ -72,24 +66,43 @@ fn online_deadlines_lost<'g>(goals: &'g [Goal], s: &Summary, at: f64) -> Vec<&'g
 /// For each goal `online.tNN < T` (or `<=`): the devices that share is and the deadline T in
 /// seconds. Other goals cannot be decided before a run ends.
 fn online_deadlines(goals: &[Goal], devices: u64) -> Vec<(u64, f64)> {
+    goals.iter().filter_map(|g| deadline(g, devices)).collect()
+}
+
+/// One goal's deadline, if it is an upper limit on a time to online.
+fn deadline(g: &Goal, devices: u64) -> Option<(u64, f64)> {
     use crate::metric::CmpOp;
-    goals
-        .iter()
-        .filter(|g| matches!(g.condition.op, CmpOp::Lt | CmpOp::Le))
-        .filter_map(|g| {
-            let share = match g.metric.canonical.as_str() {
-                "online.t50_s" => 50,
-                "online.t90_s" => 90,
-                "online.t99_s" => 99,
-                "online.t100_s" => 100,
-                _ => return None,
-            };
-            let by = g.condition.threshold(&g.metric).ok()?;
-            // As the recorder counts a share: ceil, at least one device.
-            let need = (u128::from(devices) * share).div_ceil(100).max(1) as u64;
-            Some((need, by))
-        })
-        .collect()
+    if !matches!(g.condition.op, CmpOp::Lt | CmpOp::Le) {
+        return None;
+    }
+    let share = online_share(&g.metric.canonical)?;
+    let by = g.condition.threshold(&g.metric).ok()?;
+    // As the recorder counts a share: ceil, at least one device.
+    let need = (u128::from(devices) * u128::from(share))
+        .div_ceil(100)
+        .max(1) as u64;
+    Some((need, by))
+}
+
+/// The share of the fleet (in %) a time-to-online metric is about: `online.t99_s` → 99.
+pub(super) fn online_share(canonical: &str) -> Option<u64> {
+    match canonical {
+        "online.t50_s" => Some(50),
+        "online.t90_s" => Some(90),
+        "online.t99_s" => Some(99),
+        "online.t100_s" => Some(100),
+        _ => None,
+    }
+}
+
+/// When the run reached `share` % online, if it did.
+fn reached(s: &Summary, share: u64) -> Option<f64> {
+    match share {
+        50 => s.online.t50_s,
+        90 => s.online.t90_s,
+        99 => s.online.t99_s,
+        _ => s.online.t100_s,
+    }
 }
 
 fn measured(s: &Summary) -> LowerBounds {

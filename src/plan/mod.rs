@@ -133,6 +133,17 @@ pub struct Configuration {
     prepared: Option<Box<(Scenario, ModelReport)>>,
 }
 
+impl Configuration {
+    /// The settings as `key=value` pairs, space-separated: `dps.instances=6 hub.units=8`.
+    pub fn settings_text(&self) -> String {
+        self.settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// What a lint finding cost in this scenario: the run with its fix beside the run without.
 #[derive(Clone, Debug, Serialize)]
 pub struct LintCost {
@@ -293,14 +304,9 @@ fn refuse_all_invalid(configs: &[Configuration]) -> Result<(), PlanError> {
     if configs.iter().any(|c| c.status != Status::Invalid) {
         return Ok(());
     }
-    let set: Vec<String> = first
-        .settings
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
     Err(PlanError::Usage(format!(
         "--sweep: no configuration of the sweep is a valid scenario; the first, {}, fails with {}",
-        set.join(" "),
+        first.settings_text(),
         first.reason.as_deref().unwrap_or("an error")
     )))
 }

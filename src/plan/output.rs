@@ -7,14 +7,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-fn settings(c: &Configuration) -> String {
-    c.settings
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `h:mm:ss`, or `never` for a share of the fleet that was not (or cannot be) reached.
 fn clock(s: Option<f64>) -> String {
     s.map_or("never".into(), format_clock)
@@ -64,7 +56,7 @@ pub fn render(p: &Plan) -> String {
     let width = p
         .configurations
         .iter()
-        .map(|c| settings(c).len())
+        .map(|c| c.settings_text().len())
         .max()
         .unwrap_or(8)
         .max(8);
@@ -87,7 +79,7 @@ pub fn render(p: &Plan) -> String {
         let _ = writeln!(
             o,
             "  {:<width$}  {:>10}  {:<18} {:>10} {:>10}  {}{mark}",
-            settings(c),
+            c.settings_text(),
             c.cost_per_month.map_or("-".into(), |x| format!("{x:.0}")),
             c.bottleneck.as_deref().unwrap_or("-"),
             c.lower_bound_s
@@ -109,7 +101,7 @@ pub fn render(p: &Plan) -> String {
             let _ = writeln!(
                 o,
                 "recommended: {} ({:.0} {}/month); t99 measured {}, bound {}",
-                settings(c),
+                c.settings_text(),
                 c.cost_per_month.unwrap_or(0.0),
                 p.prices.currency,
                 clock(c.measured_s.as_ref().and_then(|m| m.t99)),
@@ -121,7 +113,7 @@ pub fn render(p: &Plan) -> String {
                 let _ = writeln!(
                     o,
                     "  runner-up: {} ({:.0}/month)",
-                    settings(c),
+                    c.settings_text(),
                     c.cost_per_month.unwrap_or(0.0)
                 );
             }
@@ -182,7 +174,7 @@ pub fn to_csv(p: &Plan) -> String {
     for c in &p.configurations {
         let f = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.3}"));
         let _ = w.write_record([
-            settings(c),
+            c.settings_text(),
             f(c.cost_per_month),
             status(c.status).to_lowercase(),
             c.bottleneck.clone().unwrap_or_default(),
